@@ -1,0 +1,170 @@
+#include "commands.hpp"
+
+#include "backend/backend.hpp"
+#include "core/error.hpp"
+#include "engine/run.hpp"
+#include "io/npy.hpp"
+#include "core/atomic_file.hpp"
+#include "io/preset.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+namespace itslab::cli {
+
+namespace {
+
+int g_exit = 0;
+
+void make_parent_dirs(const std::string& path) {
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty())
+    std::filesystem::create_directories(parent);
+}
+
+void print_warnings(const PresetLoad& l) {
+  for (const std::string& w : l.warnings)
+    std::cerr << "warning: " << w << "\n";
+}
+
+struct SampleArgs {
+  std::string preset = "default", init, out, report, trajectory, backend;
+  int64_t particles = 0;
+  std::string seed;
+};
+
+void run_sample(const SampleArgs& a) {
+  PresetLoad l = load_checked_preset(a.preset);
+  print_warnings(l);
+  Preset& p = l.preset;
+  if (!a.backend.empty())
+    p.backend = a.backend;
+  if (a.particles > 0)
+    p.particles = a.particles;
+  if (!a.seed.empty()) {
+    try {
+      size_t used = 0;
+      p.seed = std::stoull(a.seed, &used);
+      if (used != a.seed.size())
+        throw std::invalid_argument("trailing characters");
+    } catch (const std::exception&) {
+      throw Error("--seed: must be a non-negative integer, got '" + a.seed + "'");
+    }
+  }
+  RunOptions o;
+  RowMatrixXf init;
+  if (!a.init.empty()) {
+    init = read_npy(a.init);
+    if (!init.allFinite())
+      throw Error(a.init + ": noise contains NaN or infinity");
+    o.init = &init;
+  }
+  o.trajectory = !a.trajectory.empty();
+  const RunResult r = run_preset(p, o);
+  if (!r.notice.empty())
+    std::cerr << "notice: " << r.notice << "\n";
+  const nlohmann::json report = r.report(p);
+
+  std::printf("%s\n", p.name.c_str());
+  std::printf("  backend     %s (%s)\n", r.backend.c_str(), r.device.c_str());
+  std::printf("  particles   %lld × %lld\n", static_cast<long long>(r.result.samples.rows()),
+              static_cast<long long>(r.result.samples.cols()));
+  std::printf("  steps       %d (%s, %s), NFE %d\n", static_cast<int>(p.schedule.num.count("steps") ? p.schedule.num.at("steps") : 0),
+              p.schedule.type.c_str(), p.solver.type.c_str(), r.result.nfe);
+  std::printf("  wall        %.2f ms sampling, %.2f ms metrics\n", r.result.wall_ms, r.metrics_ms);
+  for (const auto& [k, v] : r.metrics.values)
+    std::printf("  %-18s %.6g\n", k.c_str(), v);
+
+  if (!a.out.empty()) {
+    make_parent_dirs(a.out);
+    write_npy(a.out, r.result.samples.data(), r.result.samples.rows(), r.result.samples.cols());
+    std::printf("  wrote %s\n", a.out.c_str());
+  }
+  if (!a.trajectory.empty()) {
+    make_parent_dirs(a.trajectory);
+    const auto& T = r.result.trajectory;
+    const int64_t n = r.result.samples.rows(), d = r.result.samples.cols();
+    std::vector<float> flat;
+    flat.reserve(T.size() * n * d);
+    for (const RowMatrixXf& s : T)
+      flat.insert(flat.end(), s.data(), s.data() + s.size());
+    write_npy_shape(a.trajectory, flat.data(), {static_cast<int64_t>(T.size()), n, d});
+    std::printf("  wrote %s [%zu, %lld, %lld]\n", a.trajectory.c_str(), T.size(),
+                static_cast<long long>(n), static_cast<long long>(d));
+  }
+  if (!a.report.empty()) {
+    make_parent_dirs(a.report);
+    write_file_atomic(a.report, report.dump(2) + "\n");
+    std::printf("  wrote %s\n", a.report.c_str());
+  }
+}
+
+} // namespace
+
+int exit_code() { return g_exit; }
+void set_exit_code(int code) { g_exit = code; }
+
+void add_commands(CLI::App& app) {
+  auto sa = std::make_shared<SampleArgs>();
+  CLI::App* s = app.add_subcommand("sample", "Run a preset and report its metrics");
+  s->add_option("--preset", sa->preset, "built-in preset id or preset file")->capture_default_str();
+  s->add_option("--init", sa->init, "standard-normal noise z [n, d] (.npy f4/f8); overrides "
+                                    "particles.count; x_T = sigma_max·z (ve/edm) or z (vp/flow)");
+  s->add_option("--out", sa->out, "write the final samples [n, d] as .npy");
+  s->add_option("--report", sa->report, "write the JSON report (nfe, wall_ms, metrics, backend, preset)");
+  s->add_option("--trajectory", sa->trajectory, "write every grid node's particles [M+1, n, d] as .npy");
+  s->add_option("--backend", sa->backend, "override the preset's backend (auto, cpu, vulkan)");
+  s->add_option("--particles", sa->particles, "override particles.count")->check(CLI::Range(1, 1 << 24));
+  s->add_option("--seed", sa->seed, "override the preset's seed");
+  s->callback([sa] { run_sample(*sa); });
+
+  app.add_subcommand("presets", "List the built-in presets")->callback([] {
+    for (const std::string& id : builtin_preset_ids()) {
+      const PresetLoad l = parse_preset(builtin_preset_text(id), id);
+      std::printf("%-34s %s\n", id.c_str(), l.preset.name.c_str());
+    }
+  });
+
+  auto vpath = std::make_shared<std::string>();
+  CLI::App* v = app.add_subcommand("validate", "Check a preset file or id; list every problem");
+  v->add_option("preset", *vpath, "preset file or built-in id")->required();
+  v->callback([vpath] {
+    try {
+      const PresetLoad l = load_checked_preset(*vpath);
+      print_warnings(l);
+      std::printf("%s: ok (%s)\n", vpath->c_str(), l.preset.name.c_str());
+    } catch (const Error& e) {
+      std::cerr << e.what() << "\n";
+      set_exit_code(1);
+    }
+  });
+
+  app.add_subcommand("info", "Backends and devices")->callback([] {
+    for (const std::string& name : {std::string("cpu"), std::string("vulkan")}) {
+      const BackendChoice c = make_backend(name);
+      if (!c.notice.empty())
+        std::printf("%-8s unavailable: %s\n", name.c_str(), c.notice.c_str());
+      else
+        std::printf("%-8s %s\n", name.c_str(), c.backend->device().c_str());
+    }
+    const BackendChoice a = make_backend("auto");
+    std::printf("auto  -> %s\n", a.backend->name().c_str());
+  });
+
+  auto ex = std::make_shared<std::pair<std::string, std::string>>();
+  CLI::App* e = app.add_subcommand("export-preset", "Write a built-in preset as a JSON file");
+  e->add_option("id", ex->first, "built-in preset id (see presets)")->required();
+  e->add_option("--out", ex->second, "file to write (default: standard output)");
+  e->callback([ex] {
+    const PresetLoad l = parse_preset(builtin_preset_text(ex->first), ex->first);
+    if (ex->second.empty())
+      std::fputs(preset_to_string(l.preset).c_str(), stdout);
+    else
+      save_preset(l.preset, ex->second);
+  });
+
+  add_bench(app);
+}
+
+} // namespace itslab::cli

@@ -1,0 +1,13 @@
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace itslab::cli {
+
+// Registers every subcommand on app; each runs from its parse callback.
+void add_commands(CLI::App& app);
+void add_bench(CLI::App& app);
+// The exit status the command that ran asked for (0 unless it reported a failure).
+int exit_code();
+void set_exit_code(int code);
+
+} // namespace itslab::cli

@@ -1,0 +1,66 @@
+#pragma once
+#include "backend/gmm_params.hpp"
+#include "core/tensor.hpp"
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace itslab {
+
+// One term a · s_i · x_i of a fused linear combination; s is an optional per-row scale [n, 1].
+struct LinTerm {
+  const Tensor* x;
+  double a;
+  const Tensor* row_scale = nullptr;
+};
+
+// Philox noise keyed by (seed, stream, step); row i is particle first_particle + i.
+struct NoiseKey {
+  uint64_t seed = 0;
+  uint32_t stream = 0;
+  uint32_t step = 0;
+  uint32_t first_particle = 0;
+};
+
+enum class RowOp { sum, sum_squares, max };
+
+// The array operations all solver, particle and metric arithmetic is written in.
+class Backend {
+public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  virtual std::string device() const = 0;
+
+  virtual Tensor alloc(int64_t rows, int64_t cols) = 0;
+  virtual void upload(Tensor& t, const float* host) = 0;
+  virtual void download(const Tensor& t, float* host) = 0;
+
+  // y = Σ a_i s_i x_i, row by row; y may be one of the x_i.
+  virtual void lincomb(Tensor& y, std::initializer_list<LinTerm> terms) = 0;
+  virtual void fill_normal(Tensor& y, const NoiseKey& key) = 0;
+  virtual void fill_uniform(Tensor& y, const NoiseKey& key) = 0;
+  // y[i] = x[index[i]]; y must not alias x.
+  virtual void gather_rows(Tensor& y, const Tensor& x, const std::vector<int64_t>& index) = 0;
+  // out [n, 1] = op over the columns of x.
+  virtual void row_reduce(Tensor& out, const Tensor& x, RowOp op) = 0;
+  // x0 = E[x0 | x_t = x] for x_t = alpha·x0 + sigma·eps; cls ≥ 0 restricts to that label's
+  // components (the exact class-conditional posterior mean).
+  virtual void gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelParams& gmm, double alpha,
+                           double sigma, int cls) = 0;
+  // Blocks until all recorded work is done (no-op on synchronous backends).
+  virtual void sync() {}
+};
+
+struct BackendChoice {
+  std::unique_ptr<Backend> backend;
+  std::string notice; // why the requested backend was not used, if it was not
+};
+
+// "auto" | "cpu" (| "vulkan" once it exists); unknown names are an Error.
+BackendChoice make_backend(const std::string& name);
+std::vector<std::string> backend_names();
+
+} // namespace itslab

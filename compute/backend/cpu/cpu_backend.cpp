@@ -1,0 +1,265 @@
+#include "backend/cpu/cpu_backend.hpp"
+
+#include "core/error.hpp"
+#include "core/philox.hpp"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <omp.h>
+
+namespace itslab {
+
+namespace {
+
+struct HostBuffer final : DeviceBuffer {
+  explicit HostBuffer(size_t n) : data(n) {}
+  std::vector<float> data;
+};
+
+using RowMap = Eigen::Map<Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+
+void check_same_shape(const Tensor& a, const Tensor& b, const char* op) {
+  if (a.rows() != b.rows() || a.cols() != b.cols())
+    throw Error(std::string(op) + ": shape mismatch [" + std::to_string(a.rows()) + ", " +
+                std::to_string(a.cols()) + "] vs [" + std::to_string(b.rows()) + ", " +
+                std::to_string(b.cols()) + "]");
+}
+
+// Rows per OpenMP chunk: small enough to balance, large enough that scheduling is free.
+constexpr int64_t kRowBlock = 256;
+
+// Per-call tables of the time-dependent terms, so the per-particle loop does no log():
+// λ̃ = α²λ + σ², c_k = log w_k − ½ Σ log λ̃, 1/λ̃, gain αλ/λ̃ (gaussian-mixtures note §1.1–1.2).
+struct GmmStepTables {
+  std::vector<double> c, inv, gain;
+  std::vector<int> active;
+  GmmStepTables(const GmmKernelParams& g, double alpha, double sigma, int cls) {
+    const size_t kd = static_cast<size_t>(g.K) * g.d;
+    c.resize(g.K);
+    inv.resize(kd);
+    gain.resize(kd);
+    for (int k = 0; k < g.K; ++k) {
+      if ((cls >= 0 && g.label[k] != cls) || !std::isfinite(g.log_w[k]))
+        continue;
+      active.push_back(k);
+      double ck = g.log_w[k];
+      for (int i = 0; i < g.d; ++i) {
+        const size_t j = static_cast<size_t>(k) * g.d + i;
+        const double lt = alpha * alpha * g.lambda[j] + sigma * sigma;
+        ck -= 0.5 * std::log(lt);
+        inv[j] = 1.0 / lt;
+        gain[j] = alpha * g.lambda[j] / lt;
+      }
+      c[k] = ck;
+    }
+  }
+};
+
+// Posterior mean of x0 for one particle, in double with a running log-sum-exp so far-away
+// components never underflow into 0/0: ℓ_k = c_k − ½ Σ z²/λ̃ with z = Q_kᵀ(x − αμ_k), and
+// m_k = μ_k + Q_k (gain ⊙ z).
+void gmm_posterior_mean(const GmmKernelParams& g, const GmmStepTables& tb, const float* x,
+                        double alpha, double* z, double* acc, float* out) {
+  const int d = g.d;
+  double m = -std::numeric_limits<double>::infinity(), total = 0.0;
+  std::fill(acc, acc + d, 0.0);
+  for (int k : tb.active) {
+    const size_t off = static_cast<size_t>(k) * d;
+    const double* mu = &g.mu[off];
+    const double* Q = g.full() ? &g.Q[off * d] : nullptr;
+    double l = tb.c[k];
+    for (int i = 0; i < d; ++i) {
+      double zi;
+      if (Q) {
+        zi = 0.0;
+        for (int j = 0; j < d; ++j)
+          zi += Q[j * d + i] * (x[j] - alpha * mu[j]);
+      } else {
+        zi = x[i] - alpha * mu[i];
+      }
+      l -= 0.5 * zi * zi * tb.inv[off + i];
+      z[i] = zi * tb.gain[off + i];
+    }
+    // online softmax: rescale the accumulator when a new maximum appears
+    double wk = 1.0;
+    if (l > m) {
+      const double scale = std::exp(m - l);
+      total *= scale;
+      for (int i = 0; i < d; ++i)
+        acc[i] *= scale;
+      m = l;
+    } else {
+      wk = std::exp(l - m);
+    }
+    total += wk;
+    for (int i = 0; i < d; ++i) {
+      double mk = mu[i];
+      if (Q) {
+        for (int j = 0; j < d; ++j)
+          mk += Q[i * d + j] * z[j];
+      } else {
+        mk += z[i];
+      }
+      acc[i] += wk * mk;
+    }
+  }
+  for (int i = 0; i < d; ++i)
+    out[i] = static_cast<float>(acc[i] / total);
+}
+
+} // namespace
+
+CpuBackend::CpuBackend() = default;
+
+std::string CpuBackend::device() const {
+  std::string simd = "SSE2";
+#if defined(__AVX512F__)
+  simd = "AVX-512";
+#elif defined(__AVX2__)
+  simd = "AVX2";
+#elif defined(__AVX__)
+  simd = "AVX";
+#endif
+  return "Eigen " + std::to_string(EIGEN_WORLD_VERSION) + "." +
+         std::to_string(EIGEN_MAJOR_VERSION) + ", " + std::to_string(omp_get_max_threads()) +
+         " threads, " + simd;
+}
+
+float* CpuBackend::data(const Tensor& t) {
+  auto* b = dynamic_cast<HostBuffer*>(t.buffer());
+  if (!b)
+    throw Error("tensor does not live on the CPU backend");
+  return b->data.data();
+}
+
+Tensor CpuBackend::alloc(int64_t rows, int64_t cols) {
+  if (rows < 0 || cols < 0)
+    throw Error("alloc: negative shape");
+  return Tensor(this, std::make_shared<HostBuffer>(static_cast<size_t>(rows * cols)), rows, cols);
+}
+
+void CpuBackend::upload(Tensor& t, const float* host) {
+  std::memcpy(data(t), host, sizeof(float) * static_cast<size_t>(t.size()));
+}
+
+void CpuBackend::download(const Tensor& t, float* host) {
+  std::memcpy(host, data(t), sizeof(float) * static_cast<size_t>(t.size()));
+}
+
+void CpuBackend::lincomb(Tensor& y, std::initializer_list<LinTerm> terms) {
+  const int64_t n = y.rows(), d = y.cols();
+  struct Raw {
+    const float* x;
+    float a;
+    const float* s;
+  };
+  std::vector<Raw> raw;
+  for (const LinTerm& t : terms) {
+    check_same_shape(y, *t.x, "lincomb");
+    if (t.row_scale && (t.row_scale->rows() != n || t.row_scale->cols() != 1))
+      throw Error("lincomb: row scale must be [n, 1]");
+    raw.push_back({data(*t.x), static_cast<float>(t.a), t.row_scale ? data(*t.row_scale) : nullptr});
+  }
+  float* out = data(y);
+  // Terms are read before y is written within each row block, so y may alias an input.
+#pragma omp parallel for schedule(static) if (n * d > 16384)
+  for (int64_t b = 0; b < n; b += kRowBlock) {
+    const int64_t e = std::min(n, b + kRowBlock);
+    const int64_t len = (e - b) * d;
+    Eigen::ArrayXf tmp = Eigen::ArrayXf::Zero(len);
+    for (const Raw& r : raw) {
+      Eigen::Map<const Eigen::ArrayXf> x(r.x + b * d, len);
+      if (r.s) {
+        for (int64_t i = b; i < e; ++i)
+          tmp.segment((i - b) * d, d) += (r.a * r.s[i]) * x.segment((i - b) * d, d);
+      } else {
+        tmp += r.a * x;
+      }
+    }
+    Eigen::Map<Eigen::ArrayXf>(out + b * d, len) = tmp;
+  }
+}
+
+void CpuBackend::fill_normal(Tensor& y, const NoiseKey& key) {
+  const int64_t n = y.rows(), d = y.cols();
+  float* out = data(y);
+#pragma omp parallel for schedule(static) if (n * d > 4096)
+  for (int64_t b = 0; b < n; b += kRowBlock) {
+    const int64_t e = std::min(n, b + kRowBlock);
+    philox_normal_rows(key.seed, key.stream, key.step,
+                       key.first_particle + static_cast<uint32_t>(b), static_cast<uint32_t>(e - b),
+                       static_cast<uint32_t>(d), out + b * d);
+  }
+}
+
+void CpuBackend::fill_uniform(Tensor& y, const NoiseKey& key) {
+  const int64_t n = y.rows(), d = y.cols();
+  float* out = data(y);
+#pragma omp parallel for schedule(static) if (n * d > 4096)
+  for (int64_t b = 0; b < n; b += kRowBlock) {
+    const int64_t e = std::min(n, b + kRowBlock);
+    philox_uniform_rows(key.seed, key.stream, key.step,
+                        key.first_particle + static_cast<uint32_t>(b), static_cast<uint32_t>(e - b),
+                        static_cast<uint32_t>(d), out + b * d);
+  }
+}
+
+void CpuBackend::gather_rows(Tensor& y, const Tensor& x, const std::vector<int64_t>& index) {
+  if (y.cols() != x.cols() || y.rows() != static_cast<int64_t>(index.size()))
+    throw Error("gather_rows: shape mismatch");
+  if (y.buffer() == x.buffer())
+    throw Error("gather_rows: output aliases input");
+  const int64_t d = x.cols();
+  const float* in = data(x);
+  float* out = data(y);
+  for (size_t i = 0; i < index.size(); ++i) {
+    if (index[i] < 0 || index[i] >= x.rows())
+      throw Error("gather_rows: index " + std::to_string(index[i]) + " out of range");
+    std::memcpy(out + i * d, in + index[i] * d, sizeof(float) * d);
+  }
+}
+
+void CpuBackend::row_reduce(Tensor& out, const Tensor& x, RowOp op) {
+  if (out.rows() != x.rows() || out.cols() != 1)
+    throw Error("row_reduce: output must be [n, 1]");
+  const int64_t n = x.rows(), d = x.cols();
+  RowMap X(data(x), n, d);
+  Eigen::Map<Eigen::VectorXf> o(data(out), n);
+  switch (op) {
+  case RowOp::sum:
+    o = X.rowwise().sum();
+    break;
+  case RowOp::sum_squares:
+    o = X.rowwise().squaredNorm();
+    break;
+  case RowOp::max:
+    o = X.rowwise().maxCoeff();
+    break;
+  }
+}
+
+void CpuBackend::gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelParams& gmm,
+                             double alpha, double sigma, int cls) {
+  check_same_shape(x0, x, "gmm_denoise");
+  if (x.cols() != gmm.d)
+    throw Error("gmm_denoise: particles have " + std::to_string(x.cols()) +
+                " dimensions, the mixture " + std::to_string(gmm.d));
+  const int64_t n = x.rows(), d = x.cols();
+  const float* in = data(x);
+  float* out = data(x0);
+  const GmmStepTables tables(gmm, alpha, sigma, cls);
+  if (tables.active.empty())
+    throw Error("gmm_denoise: class " + std::to_string(cls) + " has no components");
+#pragma omp parallel if (n > 64)
+  {
+    std::vector<double> z(d), acc(d);
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < n; ++i)
+      gmm_posterior_mean(gmm, tables, in + i * d, alpha, z.data(), acc.data(), out + i * d);
+  }
+}
+
+} // namespace itslab

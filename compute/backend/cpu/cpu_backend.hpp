@@ -1,0 +1,28 @@
+#pragma once
+#include "backend/backend.hpp"
+
+namespace itslab {
+
+// Host memory, Eigen arithmetic, OpenMP across particles.
+class CpuBackend final : public Backend {
+public:
+  CpuBackend();
+  std::string name() const override { return "cpu"; }
+  std::string device() const override;
+
+  Tensor alloc(int64_t rows, int64_t cols) override;
+  void upload(Tensor& t, const float* host) override;
+  void download(const Tensor& t, float* host) override;
+  void lincomb(Tensor& y, std::initializer_list<LinTerm> terms) override;
+  void fill_normal(Tensor& y, const NoiseKey& key) override;
+  void fill_uniform(Tensor& y, const NoiseKey& key) override;
+  void gather_rows(Tensor& y, const Tensor& x, const std::vector<int64_t>& index) override;
+  void row_reduce(Tensor& out, const Tensor& x, RowOp op) override;
+  void gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelParams& gmm, double alpha,
+                   double sigma, int cls) override;
+
+  // Direct host access for code that runs only on this backend (tests, metrics).
+  static float* data(const Tensor& t);
+};
+
+} // namespace itslab

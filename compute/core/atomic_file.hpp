@@ -1,0 +1,10 @@
+#pragma once
+#include <string>
+
+namespace itslab {
+
+// Writes bytes to "<path>.tmp", fsyncs it, renames it over path and syncs the directory, so a
+// failure at any point leaves the old file intact; throws Error naming path.
+void write_file_atomic(const std::string& path, const std::string& bytes);
+
+} // namespace itslab

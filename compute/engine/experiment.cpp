@@ -1,0 +1,100 @@
+#include "engine/experiment.hpp"
+
+#include "core/error.hpp"
+
+namespace itslab {
+
+namespace {
+double get(const Component& c, const std::string& k, double def) {
+  const auto it = c.num.find(k);
+  return it == c.num.end() ? def : it->second;
+}
+
+// Prefixes an object's message with the preset section it came from, unless it names one.
+[[noreturn]] void rethrow_in(const std::string& section, const Error& e) {
+  const std::string w = e.what();
+  if (w.rfind(section, 0) == 0)
+    throw Error(w);
+  throw Error(section + ": " + w);
+}
+} // namespace
+
+ProcessParams process_params(const Component& c) {
+  ProcessParams p;
+  p.type = c.type;
+  p.beta_min = get(c, "beta_min", p.beta_min);
+  p.beta_max = get(c, "beta_max", p.beta_max);
+  p.s = get(c, "s", p.s);
+  p.sigma_min = get(c, "sigma_min", c.type == "ve" ? 0.01 : p.sigma_min);
+  p.sigma_max = get(c, "sigma_max", c.type == "ve" ? 50.0 : p.sigma_max);
+  p.sigma_data = get(c, "sigma_data", p.sigma_data);
+  p.t_min = get(c, "t_min", -1);
+  p.t_max = get(c, "t_max", -1);
+  return p;
+}
+
+ScheduleParams schedule_params(const Component& c) {
+  ScheduleParams s;
+  s.type = c.type;
+  s.steps = static_cast<int>(get(c, "steps", s.steps));
+  s.rho = get(c, "rho", s.rho);
+  s.s = get(c, "s", s.s);
+  if (auto it = c.lists.find("sigmas"); it != c.lists.end())
+    s.sigmas = it->second;
+  if (auto it = c.lists.find("t"); it != c.lists.end())
+    s.times = it->second;
+  return s;
+}
+
+SolverParams solver_params(const Component& c) { return {c.type, c.num, c.str}; }
+
+Experiment build_experiment(const Preset& p) {
+  Experiment e;
+  try {
+    e.model = std::make_unique<GaussianMixture>(preset_model(p));
+  } catch (const Error& err) {
+    rethrow_in("model", err);
+  }
+  if (p.model_class >= e.model->num_classes())
+    throw Error("model.class: the model has " + std::to_string(e.model->num_classes()) +
+                " classes, got class " + std::to_string(p.model_class));
+  try {
+    e.process = make_process(process_params(p.process));
+  } catch (const Error& err) {
+    rethrow_in("process", err);
+  }
+  try {
+    e.grid = make_schedule(schedule_params(p.schedule), *e.process);
+  } catch (const Error& err) {
+    rethrow_in("schedule", err);
+  }
+  e.solver = solver_params(p.solver);
+  try {
+    make_solver(e.solver);
+  } catch (const Error& err) {
+    rethrow_in("solver", err);
+  }
+  return e;
+}
+
+PresetLoad parse_checked_preset(const std::string& text, const std::string& origin) {
+  PresetLoad l = parse_preset(text, origin);
+  try {
+    build_experiment(l.preset);
+  } catch (const Error& e) {
+    throw Error(origin + ": invalid preset\n  " + e.what());
+  }
+  return l;
+}
+
+PresetLoad load_checked_preset(const std::string& id_or_path) {
+  PresetLoad l = load_preset_ref(id_or_path);
+  try {
+    build_experiment(l.preset);
+  } catch (const Error& e) {
+    throw Error(id_or_path + ": invalid preset\n  " + e.what());
+  }
+  return l;
+}
+
+} // namespace itslab

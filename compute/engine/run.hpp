@@ -1,0 +1,61 @@
+#pragma once
+#include "backend/backend.hpp"
+#include "core/host.hpp"
+#include "engine/experiment.hpp"
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace itslab {
+
+struct StepSnapshot {
+  int step = 0, steps = 0; // step just finished (1-based) of steps
+  double t = 0, sigma = 0; // node reached
+  int nfe = 0;             // per particle, so far
+  double wall_ms = 0;
+};
+
+struct RunOptions {
+  const RowMatrixXf* init = nullptr; // standard-normal z [n, d]; overrides particles.count
+  bool trajectory = false;           // keep every particle at every grid node
+  const std::atomic<bool>* cancel = nullptr;
+  std::function<void(const StepSnapshot&)> on_step;
+};
+
+struct SampleResult {
+  RowMatrixXf samples;
+  std::vector<RowMatrixXf> trajectory; // grid nodes 0..M when requested
+  int nfe = 0;
+  double wall_ms = 0;
+};
+
+// Runs the solver over the grid on one backend: x_T = prior_scale·z with z from Philox
+// (seed, init_noise) unless options.init gives z.
+SampleResult sample(Backend& be, const Experiment& e, const Preset& p, const RunOptions& o = {});
+
+struct MetricSet {
+  std::map<std::string, double> values;
+  std::map<std::string, int64_t> sample_sizes; // how many samples each metric used
+};
+
+// The preset's metrics of X against the exact model (reference samples from their own stream).
+MetricSet compute_metrics(const GaussianMixture& gmm, const RowMatrixXf& X,
+                          const std::vector<std::string>& names);
+
+struct RunResult {
+  SampleResult result;
+  MetricSet metrics;
+  double metrics_ms = 0;
+  std::string backend, device, notice;
+  nlohmann::json report(const Preset& p) const;
+};
+
+// Backend from the preset, sample, then metrics.
+RunResult run_preset(const Preset& p, const RunOptions& o = {});
+
+} // namespace itslab

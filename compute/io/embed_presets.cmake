@@ -1,0 +1,10 @@
+# Writes OUT: a C++ table {file stem, JSON text} of every DIR/*.json (sorted by name).
+file(GLOB FILES ${DIR}/*.json)
+set(body "")
+list(SORT FILES)
+foreach(f IN LISTS FILES)
+  get_filename_component(stem ${f} NAME_WE)
+  file(READ ${f} text)
+  string(APPEND body "  {\"${stem}\", R\"itslab_json(${text})itslab_json\"},\n")
+endforeach()
+file(WRITE ${OUT} "#include \"io/builtin_presets.hpp\"\nnamespace itslab {\nconst std::vector<BuiltinPresetText>& builtin_preset_texts() {\n  static const std::vector<BuiltinPresetText> t = {\n${body}  };\n  return t;\n}\n} // namespace itslab\n")

@@ -1,0 +1,459 @@
+#include "io/preset.hpp"
+
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "io/builtin_presets.hpp"
+#include "io/preset_schema.hpp"
+#include "backend/backend.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace itslab {
+
+using nlohmann::json;
+
+namespace {
+
+std::string type_name(const json& j) {
+  if (j.is_number())
+    return "number " + j.dump();
+  if (j.is_string())
+    return "string " + j.dump();
+  return std::string(j.type_name());
+}
+
+std::string fmt(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+// Collects every problem before giving up, so one load reports them all.
+class Validator {
+public:
+  std::vector<std::string> errors, warnings;
+  std::vector<std::pair<std::string, json>> unknown;
+
+  void error(const std::string& path, const std::string& msg) { errors.push_back(path + ": " + msg); }
+
+  // Warns about keys of obj not in known and keeps them for saving.
+  void check_keys(const json& obj, const std::string& path, const std::set<std::string>& known) {
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+      if (known.count(it.key()))
+        continue;
+      const std::string p = path.empty() ? it.key() : path + "." + it.key();
+      warnings.push_back(p + ": unknown field, kept as is");
+      unknown.emplace_back(p, it.value());
+    }
+  }
+
+  std::optional<double> number(const json& j, const std::string& path) {
+    if (!j.is_number()) {
+      error(path, "must be a number, got " + type_name(j));
+      return std::nullopt;
+    }
+    const double v = j.get<double>();
+    if (!std::isfinite(v)) {
+      error(path, "must be finite");
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<int64_t> integer(const json& j, const std::string& path, int64_t lo, int64_t hi) {
+    if (!j.is_number_integer()) {
+      error(path, "must be an integer, got " + type_name(j));
+      return std::nullopt;
+    }
+    if (j.is_number_unsigned() && j.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+      error(path, "must be ≤ " + std::to_string(hi) + ", got " + j.dump());
+      return std::nullopt;
+    }
+    const int64_t v = j.get<int64_t>();
+    if (v < lo) {
+      error(path, "must be ≥ " + std::to_string(lo) + ", got " + std::to_string(v));
+      return std::nullopt;
+    }
+    if (v > hi) {
+      error(path, "must be ≤ " + std::to_string(hi) + ", got " + std::to_string(v));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<std::string> text(const json& j, const std::string& path) {
+    if (!j.is_string()) {
+      error(path, "must be a string, got " + type_name(j));
+      return std::nullopt;
+    }
+    return j.get<std::string>();
+  }
+
+  const json* object(const json& parent, const std::string& key, const std::string& path,
+                     bool required) {
+    if (!parent.contains(key)) {
+      if (required)
+        error(path, "missing (required)");
+      return nullptr;
+    }
+    const json& j = parent.at(key);
+    if (!j.is_object()) {
+      error(path, "must be an object, got " + type_name(j));
+      return nullptr;
+    }
+    return &j;
+  }
+
+  std::vector<double> numbers(const json& j, const std::string& path) {
+    std::vector<double> out;
+    if (!j.is_array()) {
+      error(path, "must be an array of numbers, got " + type_name(j));
+      return out;
+    }
+    for (size_t i = 0; i < j.size(); ++i)
+      if (auto v = number(j[i], path + "[" + std::to_string(i) + "]"))
+        out.push_back(*v);
+    return out;
+  }
+
+  Component component(const json& root, const std::string& key,
+                      const std::vector<TypeSpec>& specs) {
+    Component c;
+    const json* obj = object(root, key, key, true);
+    if (!obj)
+      return c;
+    if (!obj->contains("type")) {
+      error(key + ".type", "missing (required)");
+      return c;
+    }
+    const auto type = text(obj->at("type"), key + ".type");
+    if (!type)
+      return c;
+    const TypeSpec* spec = find_spec(specs, *type);
+    if (!spec) {
+      std::string known;
+      for (const TypeSpec& s : specs)
+        known += (known.empty() ? "" : ", ") + s.type;
+      error(key + ".type", "unknown " + key + " '" + *type + "' (expected one of: " + known + ")");
+      return c;
+    }
+    c.type = *type;
+    std::set<std::string> known = {"type"};
+    for (const ParamSpec& p : spec->params) {
+      known.insert(p.name);
+      const std::string path = key + "." + p.name;
+      if (!obj->contains(p.name)) {
+        if (p.kind == ParamSpec::Kind::text)
+          c.str[p.name] = p.def_text;
+        else if (!p.optional && p.kind != ParamSpec::Kind::number_list)
+          c.num[p.name] = p.def;
+        continue;
+      }
+      const json& v = obj->at(p.name);
+      switch (p.kind) {
+      case ParamSpec::Kind::number:
+        if (auto x = number(v, path))
+          in_range(*x, p, path) ? void(c.num[p.name] = *x) : void();
+        break;
+      case ParamSpec::Kind::integer:
+        if (auto x = integer(v, path, static_cast<int64_t>(p.lo), static_cast<int64_t>(p.hi)))
+          c.num[p.name] = static_cast<double>(*x);
+        break;
+      case ParamSpec::Kind::text:
+        if (auto s = text(v, path)) {
+          if (std::find(p.choices.begin(), p.choices.end(), *s) == p.choices.end())
+            error(path, "must be one of the listed choices, got '" + *s + "'");
+          else
+            c.str[p.name] = *s;
+        }
+        break;
+      case ParamSpec::Kind::number_list:
+        c.lists[p.name] = numbers(v, path);
+        break;
+      }
+    }
+    check_keys(*obj, key, known);
+    return c;
+  }
+
+  bool in_range(double x, const ParamSpec& p, const std::string& path) {
+    if (x < p.lo || (p.lo_open && x == p.lo)) {
+      error(path, std::string("must be ") + (p.lo_open ? "> " : "≥ ") + fmt(p.lo) + ", got " +
+                      fmt(x));
+      return false;
+    }
+    if (x > p.hi) {
+      error(path, "must be ≤ " + fmt(p.hi) + ", got " + fmt(x));
+      return false;
+    }
+    return true;
+  }
+};
+
+GmmSpec parse_gmm(Validator& v, const json& g) {
+  GmmSpec s;
+  const std::string base = "model.gmm";
+  v.check_keys(g, base, {"weights", "means", "stds", "covariances", "labels"});
+  if (!g.contains("weights"))
+    v.error(base + ".weights", "missing (required)");
+  else
+    s.weights = v.numbers(g["weights"], base + ".weights");
+  if (!g.contains("means")) {
+    v.error(base + ".means", "missing (required)");
+  } else if (!g["means"].is_array()) {
+    v.error(base + ".means", "must be an array of arrays, got " + type_name(g["means"]));
+  } else {
+    for (size_t k = 0; k < g["means"].size(); ++k)
+      s.means.push_back(v.numbers(g["means"][k], base + ".means[" + std::to_string(k) + "]"));
+  }
+  if (g.contains("stds"))
+    s.stds = v.numbers(g["stds"], base + ".stds");
+  if (g.contains("covariances")) {
+    const json& C = g["covariances"];
+    if (!C.is_array()) {
+      v.error(base + ".covariances", "must be an array of matrices, got " + type_name(C));
+    } else {
+      for (size_t k = 0; k < C.size(); ++k) {
+        const std::string p = base + ".covariances[" + std::to_string(k) + "]";
+        std::vector<std::vector<double>> m;
+        if (!C[k].is_array())
+          v.error(p, "must be a matrix (array of rows), got " + type_name(C[k]));
+        else
+          for (size_t i = 0; i < C[k].size(); ++i)
+            m.push_back(v.numbers(C[k][i], p + "[" + std::to_string(i) + "]"));
+        s.covariances.push_back(m);
+      }
+    }
+  }
+  if (g.contains("labels")) {
+    const json& L = g["labels"];
+    if (!L.is_array())
+      v.error(base + ".labels", "must be an array of integers, got " + type_name(L));
+    else
+      for (size_t k = 0; k < L.size(); ++k)
+        if (auto x = v.integer(L[k], base + ".labels[" + std::to_string(k) + "]", 0, 1 << 20))
+          s.labels.push_back(static_cast<int>(*x));
+  }
+  return s;
+}
+
+// Checks that need several fields at once; engine/experiment.cpp then builds the objects.
+void cross_check(Validator& v, Preset& p) {
+  auto& n = p.process.num;
+  if (n.count("sigma_min") && n.count("sigma_max") && !(n["sigma_max"] > n["sigma_min"]))
+    v.error("process.sigma_max", "must be > sigma_min (" + fmt(n["sigma_min"]) + ")");
+  if (n.count("beta_min") && n.count("beta_max") && !(n["beta_max"] > n["beta_min"]))
+    v.error("process.beta_max", "must be > beta_min (" + fmt(n["beta_min"]) + ")");
+  if (n.count("t_min") && n.count("t_max") && !(n["t_max"] > n["t_min"]))
+    v.error("process.t_max", "must be > t_min (" + fmt(n["t_min"]) + ")");
+  if (p.process.type == "vp_cosine" && n.count("t_max") && n["t_max"] >= 1)
+    v.error("process.t_max", "must be < 1 for vp_cosine (α(1) = 0 is singular)");
+  if (p.schedule.type == "custom" && p.schedule.lists.size() != 1)
+    v.error("schedule", "custom needs exactly one of 'sigmas' and 't'");
+}
+
+} // namespace
+
+PresetLoad parse_preset(const std::string& text, const std::string& origin) {
+  json root;
+  try {
+    root = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw Error(origin + ": not valid JSON (byte " + std::to_string(e.byte) + "): " +
+                std::string(e.what()).substr(std::string(e.what()).find(':') + 2));
+  }
+  if (!root.is_object())
+    throw Error(origin + ": a preset must be a JSON object, got " + type_name(root));
+
+  Validator v;
+  Preset p;
+  if (!root.contains("schema"))
+    v.error("schema", "missing (required: \"" + std::string(kPresetSchema) + "\")");
+  else if (auto s = v.text(root["schema"], "schema"); s && *s != kPresetSchema)
+    v.error("schema", "unsupported schema '" + *s + "' (this version reads " + kPresetSchema + ")");
+  if (root.contains("name"))
+    if (auto s = v.text(root["name"], "name"))
+      p.name = *s;
+  if (root.contains("seed")) {
+    const json& s = root["seed"];
+    if (s.is_number_unsigned())
+      p.seed = s.get<uint64_t>();
+    else if (s.is_number_integer())
+      v.error("seed", "must be ≥ 0, got " + s.dump());
+    else
+      v.error("seed", "must be a non-negative integer, got " + type_name(s));
+  }
+  if (const json* m = v.object(root, "model", "model", true)) {
+    v.check_keys(*m, "model", {"builtin", "gmm", "class"});
+    if (m->contains("builtin") == m->contains("gmm"))
+      v.error("model", "give exactly one of 'builtin' and 'gmm'");
+    else if (m->contains("builtin")) {
+      if (auto s = v.text(m->at("builtin"), "model.builtin"))
+        p.model_builtin = *s;
+    } else if (!m->at("gmm").is_object()) {
+      v.error("model.gmm", "must be an object, got " + type_name(m->at("gmm")));
+    } else {
+      p.model_gmm = parse_gmm(v, m->at("gmm"));
+    }
+    if (m->contains("class"))
+      if (auto c = v.integer(m->at("class"), "model.class", -1, 1 << 20))
+        p.model_class = static_cast<int>(*c);
+  }
+  p.process = v.component(root, "process", process_specs());
+  p.schedule = v.component(root, "schedule", schedule_specs());
+  p.solver = v.component(root, "solver", solver_specs());
+  if (const json* parts = v.object(root, "particles", "particles", true)) {
+    v.check_keys(*parts, "particles", {"count"});
+    if (!parts->contains("count"))
+      v.error("particles.count", "missing (required)");
+    else if (auto c = v.integer(parts->at("count"), "particles.count", 1, 1 << 24))
+      p.particles = *c;
+  }
+  if (root.contains("backend")) {
+    if (auto b = v.text(root["backend"], "backend")) {
+      const auto names = backend_names();
+      if (std::find(names.begin(), names.end(), *b) == names.end())
+        v.error("backend", "unknown backend '" + *b + "' (expected auto, cpu or vulkan)");
+      else
+        p.backend = *b;
+    }
+  }
+  if (root.contains("metrics")) {
+    const json& m = root["metrics"];
+    if (!m.is_array()) {
+      v.error("metrics", "must be an array of metric names, got " + type_name(m));
+    } else {
+      for (size_t i = 0; i < m.size(); ++i) {
+        const std::string path = "metrics[" + std::to_string(i) + "]";
+        if (auto s = v.text(m[i], path)) {
+          const auto& names = metric_names();
+          if (std::find(names.begin(), names.end(), *s) == names.end())
+            v.error(path, "unknown metric '" + *s +
+                              "' (expected frechet, mmd, sliced_wasserstein, log_density or "
+                              "mode_coverage)");
+          else
+            p.metrics.push_back(*s);
+        }
+      }
+    }
+  } else {
+    p.metrics = {"frechet", "mmd", "log_density", "mode_coverage"};
+  }
+  v.check_keys(root, "", {"schema", "name", "seed", "model", "process", "schedule", "solver",
+                          "particles", "backend", "metrics"});
+  if (v.errors.empty())
+    cross_check(v, p);
+  if (!v.errors.empty()) {
+    std::string msg = origin + ": invalid preset";
+    for (const std::string& e : v.errors)
+      msg += "\n  " + e;
+    throw Error(msg);
+  }
+  p.unknown = std::move(v.unknown);
+  return {std::move(p), std::move(v.warnings)};
+}
+
+PresetLoad load_preset(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f)
+    throw Error(path + ": cannot open preset file");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return parse_preset(ss.str(), path);
+}
+
+std::vector<std::string> builtin_preset_ids() {
+  std::vector<std::string> ids;
+  for (const auto& b : builtin_preset_texts())
+    ids.push_back(b.id);
+  return ids;
+}
+
+std::string builtin_preset_text(const std::string& id) {
+  for (const auto& b : builtin_preset_texts())
+    if (b.id == id)
+      return b.json;
+  throw Error("unknown built-in preset '" + id + "' (see itslab-cli presets)");
+}
+
+PresetLoad load_preset_ref(const std::string& id_or_path) {
+  for (const auto& b : builtin_preset_texts())
+    if (b.id == id_or_path)
+      return parse_preset(b.json, "preset " + b.id);
+  return load_preset(id_or_path);
+}
+
+json preset_to_json(const Preset& p) {
+  json j;
+  j["schema"] = kPresetSchema;
+  j["name"] = p.name;
+  j["seed"] = p.seed;
+  json m;
+  if (p.model_gmm) {
+    const GmmSpec& g = *p.model_gmm;
+    json gj{{"weights", g.weights}, {"means", g.means}};
+    if (!g.stds.empty())
+      gj["stds"] = g.stds;
+    if (!g.covariances.empty())
+      gj["covariances"] = g.covariances;
+    if (!g.labels.empty())
+      gj["labels"] = g.labels;
+    m["gmm"] = gj;
+  } else {
+    m["builtin"] = p.model_builtin;
+  }
+  if (p.model_class >= 0)
+    m["class"] = p.model_class;
+  j["model"] = m;
+  for (const auto& [key, c] : {std::pair{"process", &p.process}, std::pair{"schedule", &p.schedule},
+                               std::pair{"solver", &p.solver}}) {
+    json cj{{"type", c->type}};
+    const TypeSpec* spec = find_spec(key == std::string("process")    ? process_specs()
+                                     : key == std::string("schedule") ? schedule_specs()
+                                                                      : solver_specs(),
+                                     c->type);
+    for (const auto& [k, v] : c->num) {
+      const bool integer = spec && std::any_of(spec->params.begin(), spec->params.end(),
+                                               [&](const ParamSpec& s) {
+                                                 return s.name == k &&
+                                                        s.kind == ParamSpec::Kind::integer;
+                                               });
+      if (integer)
+        cj[k] = static_cast<int64_t>(v);
+      else
+        cj[k] = v;
+    }
+    for (const auto& [k, v] : c->str)
+      cj[k] = v;
+    for (const auto& [k, v] : c->lists)
+      cj[k] = v;
+    j[key] = cj;
+  }
+  j["particles"] = {{"count", p.particles}};
+  j["backend"] = p.backend;
+  j["metrics"] = p.metrics;
+  for (const auto& [path, value] : p.unknown) {
+    std::string ptr = "/" + path;
+    std::replace(ptr.begin(), ptr.end(), '.', '/');
+    j[json::json_pointer(ptr)] = value;
+  }
+  return j;
+}
+
+std::string preset_to_string(const Preset& p) { return preset_to_json(p).dump(2) + "\n"; }
+
+void save_preset(const Preset& p, const std::string& path) {
+  write_file_atomic(path, preset_to_string(p));
+}
+
+GaussianMixture preset_model(const Preset& p) {
+  if (p.model_gmm)
+    return GaussianMixture("inline", *p.model_gmm);
+  return builtin_gmm(p.model_builtin);
+}
+
+} // namespace itslab

@@ -1,0 +1,113 @@
+#include "io/preset_schema.hpp"
+
+namespace itslab {
+
+namespace {
+using K = ParamSpec::Kind;
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+ParamSpec num(std::string name, double def, double lo, double hi, std::string help,
+              bool lo_open = true) {
+  return {std::move(name), K::number, def, lo, hi, lo_open, {}, "", std::move(help)};
+}
+ParamSpec t_param(std::string name, std::string help) {
+  ParamSpec p = num(std::move(name), -1, 0, 1, std::move(help), false);
+  p.optional = true;
+  return p;
+}
+} // namespace
+
+const std::vector<TypeSpec>& process_specs() {
+  static const std::vector<TypeSpec> s = {
+      {"vp_linear",
+       "Variance preserving, linear β(t) = β_min + t(β_max − β_min); α = exp(−¼t²Δβ − ½tβ_min), "
+       "σ = √(1 − α²); t ∈ [1e-3, 1]",
+       {num("beta_min", 0.1, 0, 1000, "β(0), the noise rate at the data end"),
+        num("beta_max", 20, 0, 1000, "β(1), the noise rate at the noise end"),
+        t_param("t_min", "smallest positive time sampled (default 1e-3)"),
+        t_param("t_max", "time sampling starts from (default 1)")}},
+      {"vp_cosine",
+       "Variance preserving, cosine ᾱ(t) = cos²((t+s)/(1+s)·π/2)/cos²(s/(1+s)·π/2); t ∈ [1e-3, "
+       "0.9946]",
+       {num("s", 0.008, 0, 1, "offset s that keeps β finite near t = 0", false),
+        t_param("t_min", "smallest positive time sampled (default 1e-3)"),
+        t_param("t_max", "time sampling starts from (default 0.9946; t = 1 is singular)")}},
+      {"ve",
+       "Variance exploding, σ(t) = σ_min (σ_max/σ_min)^t, α = 1; x_T = σ_max·z",
+       {num("sigma_min", 0.01, 0, kInf, "σ at t = 0"), num("sigma_max", 50, 0, kInf, "σ at t = 1"),
+        t_param("t_min", "smallest positive time sampled (default 1e-5)"),
+        t_param("t_max", "time sampling starts from (default 1)")}},
+      {"edm",
+       "Karras et al. (EDM): α = 1, σ(t) = t ∈ [σ_min, σ_max]; x_T = σ_max·z",
+       {num("sigma_min", 0.002, 0, kInf, "smallest positive σ sampled"),
+        num("sigma_max", 80, 0, kInf, "σ sampling starts from"),
+        num("sigma_data", 0.5, 0, kInf, "data std used by EDM preconditioning of trained nets")}},
+      {"flow_linear",
+       "Rectified flow / flow matching: x_t = (1 − t)·x0 + t·ε, t from 1 (noise) to 0 (data)",
+       {t_param("t_min", "smallest positive time sampled (default 0: uniform grids end at 0)"),
+        t_param("t_max", "time sampling starts from (default 1)")}},
+  };
+  return s;
+}
+
+const std::vector<TypeSpec>& schedule_specs() {
+  const ParamSpec steps{"steps", K::integer, 20, 1, 10000, false, {}, "",
+                        "number of solver steps M (M + 1 grid nodes, the last at σ = 0)"};
+  static const std::vector<TypeSpec> s = {
+      {"uniform", "uniform in the process's own time t", {steps}},
+      {"logsnr", "uniform in half log-SNR λ = log(α/σ) (DPM-Solver 'logSNR')", {steps}},
+      {"karras",
+       "σ_i = (σ_max^{1/ρ} + i/(M−1)(σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ (Karras et al. 2022, eq. 5)",
+       {steps, num("rho", 7, 0, 100, "ρ: larger values put more steps near σ_min")}},
+      {"cosine", "uniform time of a cosine VP process between the same σ ends",
+       {steps, num("s", 0.008, 0, 1, "cosine offset s", false)}},
+      {"exponential", "σ = exp(linspace(log σ_max, log σ_min, M))", {steps}},
+      {"custom",
+       "an explicit descending list of σ_edm values ('sigmas') or process times ('t'); σ = 0 is "
+       "appended",
+       {{"sigmas", K::number_list, 0, 0, kInf, false, {}, "", "descending σ_edm nodes", true},
+        {"t", K::number_list, 0, 0, kInf, false, {}, "", "descending process-time nodes", true}}},
+  };
+  return s;
+}
+
+const std::vector<TypeSpec>& solver_specs() {
+  const ParamSpec s_noise = num("s_noise", 1, 0, 10, "multiplier of the injected noise", false);
+  static const std::vector<TypeSpec> s = {
+      {"euler", "Euler in (σ, x/α): x' = α'D + σ'ε̂ (= DDIM η = 0); order 1, NFE = M", {}},
+      {"heun",
+       "Heun (Karras et al. Alg. 1): Euler predictor + trapezoidal corrector; order 2, NFE = 2M − 1 "
+       "(last step Euler)",
+       {}},
+      {"ddim",
+       "DDIM: x' = α'D + √(σ'² − c²)ε̂ + c·z with c = η σ' √(1 − e^{−2h}); η = 0 deterministic",
+       {num("eta", 0, 0, 1, "η: 0 = deterministic DDIM, 1 = DDPM posterior noise", false)}},
+      {"euler_ancestral",
+       "ancestral Euler (k-diffusion): step to σ_down, add σ_up noise; η = 1 is DDPM-like",
+       {num("eta", 1, 0, 1, "η: share of the step taken as fresh noise", false), s_noise}},
+      {"euler_maruyama",
+       "reverse SDE dx = [f x − (1+γ²)/2 g² ∇log p] dt + γ g dw̄; γ = 0 probability-flow ODE, "
+       "γ = 1 the standard reverse SDE",
+       {num("diffusion_scale", 1, 0, 10, "γ: 0 = probability-flow ODE, 1 = reverse SDE", false),
+        {"form", K::text, 0, 0, 0, false, {"exponential", "plain"}, "exponential",
+         "'exponential' integrates the linear part exactly; 'plain' is textbook Euler–Maruyama"}}},
+      {"dpmpp_2m",
+       "DPM-Solver++(2M) (Lu et al. 2022): second-order multistep in log-SNR; NFE = M", {}},
+  };
+  return s;
+}
+
+const TypeSpec* find_spec(const std::vector<TypeSpec>& specs, const std::string& type) {
+  for (const TypeSpec& t : specs)
+    if (t.type == type)
+      return &t;
+  return nullptr;
+}
+
+const std::vector<std::string>& metric_names() {
+  static const std::vector<std::string> m = {"frechet", "mmd", "sliced_wasserstein", "log_density",
+                                             "mode_coverage"};
+  return m;
+}
+
+} // namespace itslab

@@ -1,0 +1,31 @@
+#pragma once
+#include "process/process.hpp"
+
+#include <string>
+#include <vector>
+
+namespace itslab {
+
+struct ScheduleParams {
+  std::string type = "karras";
+  int steps = 20;
+  double rho = 7.0;             // karras exponent
+  double s = 0.008;             // cosine offset
+  std::vector<double> sigmas;   // custom: descending σ_edm values
+  std::vector<double> times;    // custom: descending process times (alternative to sigmas)
+};
+
+// M steps as M+1 nodes descending in noise; node M is always the data end (σ = 0, α = 1).
+// Stored in the process's time, as σ_edm = σ/α, and as the process's (α, σ, α̇, σ̇).
+struct StepGrid {
+  std::vector<double> t;
+  std::vector<double> sigma; // σ_edm
+  std::vector<ProcessPoint> point;
+  int steps() const { return static_cast<int>(t.size()) - 1; }
+  double lambda(int i) const; // −log σ_edm, +∞ at the end and −∞ where α = 0
+};
+
+StepGrid make_schedule(const ScheduleParams& p, const Process& process);
+std::vector<std::string> schedule_types();
+
+} // namespace itslab
