@@ -44,6 +44,9 @@ void run_sample(const SampleArgs& a) {
     p.particles = a.particles;
   if (!a.seed.empty()) {
     try {
+      // stoull accepts a sign and leading spaces ("-1" wraps to 2^64 − 1): digits only.
+      if (a.seed.empty() || a.seed[0] < '0' || a.seed[0] > '9')
+        throw std::invalid_argument("not a number");
       size_t used = 0;
       p.seed = std::stoull(a.seed, &used);
       if (used != a.seed.size())

@@ -11,10 +11,14 @@ double get(const Component& c, const std::string& k, double def) {
 }
 
 // Prefixes an object's message with the preset section it came from, unless it names one.
+// A message naming a field inside the section ("gmm.covariances[0]: …" from the inline model)
+// becomes that field's full path ("model.gmm.covariances[0]: …").
 [[noreturn]] void rethrow_in(const std::string& section, const Error& e) {
   const std::string w = e.what();
   if (w.rfind(section, 0) == 0)
     throw Error(w);
+  if (section == "model" && (w.rfind("gmm.", 0) == 0 || w.rfind("gmm:", 0) == 0))
+    throw Error(section + "." + w);
   throw Error(section + ": " + w);
 }
 } // namespace

@@ -9,9 +9,9 @@ namespace itslab {
 double mean_log_density(const GaussianMixture& gmm, const RowMatrixXf& X);
 
 struct ModeCoverage {
-  double covered = 0;    // share of components holding ≥ w_k/4 of the samples within r_d
+  double covered = 0;      // share of components holding ≥ w_k/4 of the samples within r_d
   double high_quality = 0; // share of samples within r_d of their nearest component
-  double mass_tv = 0;    // ½ Σ_k |n_k/n − w_k| with samples assigned to the nearest component
+  double mass_tv = 0;      // ½ Σ_k |n_k/n − w_k| with samples assigned to the nearest component
 };
 
 // Note §4.7: nearest component by Mahalanobis distance; "within 3 std" in the chi-square sense

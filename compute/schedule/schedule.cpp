@@ -64,8 +64,9 @@ std::vector<double> sigmas_for(const ScheduleParams& p, const Process& P) {
     // uniform time of a vp_cosine process between the same σ ends (note §3.2)
     for (double t : linspace(cosine_t(smax, p.s), cosine_t(smin, p.s), M))
       sig.push_back(cosine_sigma(t, p.s));
-    sig.front() = smax;
+    // pin the ends against acos/tan round-off; a one-step grid is just σ_max
     sig.back() = smin;
+    sig.front() = smax;
   }
   return sig;
 }
