@@ -4,7 +4,7 @@
 #include "core/error.hpp"
 #include "engine/run.hpp"
 #include "io/npy.hpp"
-#include "core/atomic_file.hpp"
+#include "core/file_io.hpp"
 #include "io/preset.hpp"
 
 #include <cstdio>

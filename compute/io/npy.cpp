@@ -1,6 +1,6 @@
 #include "io/npy.hpp"
 
-#include "core/atomic_file.hpp"
+#include "core/file_io.hpp"
 #include "core/error.hpp"
 
 #include <bit>
@@ -231,28 +231,6 @@ private:
   const std::string& name_;
 };
 
-std::string read_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    fail(path, std::string("cannot open: ") + std::strerror(errno));
-  std::string bytes;
-  struct stat st;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-    bytes.reserve(static_cast<size_t>(st.st_size));
-  char buf[1 << 16];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) != 0;) {
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      fail(path, std::string("cannot read: ") + std::strerror(err));
-    }
-    bytes.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return bytes;
-}
 
 std::string serialize(const float* data, const std::vector<int64_t>& dims, const std::string& who) {
   const std::string shape = shape_str(dims);

@@ -1,6 +1,6 @@
 #include "io/preset.hpp"
 
-#include "core/atomic_file.hpp"
+#include "core/file_io.hpp"
 #include "core/error.hpp"
 #include "io/builtin_presets.hpp"
 #include "io/preset_schema.hpp"
@@ -358,12 +358,7 @@ PresetLoad parse_preset(const std::string& text, const std::string& origin) {
 }
 
 PresetLoad load_preset(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f)
-    throw Error(path + ": cannot open preset file");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return parse_preset(ss.str(), path);
+  return parse_preset(read_file(path), path);
 }
 
 std::vector<std::string> builtin_preset_ids() {

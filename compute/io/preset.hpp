@@ -50,7 +50,7 @@ PresetLoad load_preset(const std::string& path);
 PresetLoad load_preset_ref(const std::string& id_or_path);
 nlohmann::json preset_to_json(const Preset& p);
 std::string preset_to_string(const Preset& p);
-// Atomic (core/atomic_file.hpp): the old file survives any failure.
+// Atomic (core/file_io.hpp): the old file survives any failure.
 void save_preset(const Preset& p, const std::string& path);
 
 std::vector<std::string> builtin_preset_ids();

@@ -1,4 +1,5 @@
 // itslab-cli end to end: runs the built binary and checks its exit codes, messages and files.
+#include "core/file_io.hpp"
 #include "core/error.hpp"
 #include "core/philox.hpp"
 #include "io/npy.hpp"
@@ -52,12 +53,6 @@ Result cli(const QStringList& args) {
 
 bool clean_exit(const Result& r) { return r.finished && r.status == QProcess::NormalExit; }
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 void spit(const std::string& path, const std::string& bytes) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
@@ -186,7 +181,7 @@ void TestCli::sample_writes_outputs() {
 
   json rep;
   try {
-    rep = json::parse(slurp(path("r.json")));
+    rep = json::parse(itslab::read_file(path("r.json")));
   } catch (const json::exception& e) {
     QFAIL(e.what());
   }
@@ -205,7 +200,7 @@ void TestCli::sample_writes_outputs() {
            itslab::preset_to_json(
                itslab::parse_preset(itslab::builtin_preset_text("default"), "default").preset));
 
-  const std::string T = slurp(path("t.npy"));
+  const std::string T = itslab::read_file(path("t.npy"));
   const auto [dict, offset] = npy_header(T);
   QVERIFY2(contains(dict, "'shape': (21, 4096, 2)"), dict.c_str());
   QVERIFY2(contains(dict, "'descr': '<f4'"), dict.c_str());
@@ -230,14 +225,14 @@ void TestCli::sample_init_overrides_count() {
   QCOMPARE(A.rows(), Eigen::Index{100});
   QCOMPARE(A.cols(), Eigen::Index{2});
   QVERIFY(A.allFinite());
-  QCOMPARE(slurp(path("a.npy")), slurp(path("b.npy")));
+  QCOMPARE(itslab::read_file(path("a.npy")), itslab::read_file(path("b.npy")));
 
   // Other noise gives other samples.
   const RowMatrixXf z2 = normal_noise(100, 2, 99);
   itslab::write_npy(path("z2.npy"), z2.data(), z2.rows(), z2.cols());
   const Result c = cli({"sample", "--init", qpath("z2.npy"), "--out", qpath("c.npy")});
   QVERIFY2(clean_exit(c) && c.code == 0, c.describe().c_str());
-  QVERIFY(slurp(path("a.npy")) != slurp(path("c.npy")));
+  QVERIFY(itslab::read_file(path("a.npy")) != itslab::read_file(path("c.npy")));
 
   // --init is z itself: the preset's own Philox noise given explicitly reproduces its run.
   RowMatrixXf zp(100, 2);
@@ -327,7 +322,7 @@ void TestCli::export_preset_round_trips() {
   // --out writes the same text to a file.
   const Result f = cli({"export-preset", "default", "--out", qpath("exported.json")});
   QVERIFY2(clean_exit(f) && f.code == 0, f.describe().c_str());
-  QCOMPARE(slurp(path("exported.json")), r.out);
+  QCOMPARE(itslab::read_file(path("exported.json")), r.out);
 }
 
 void TestCli::info_lists_cpu() {

@@ -1,6 +1,7 @@
 // Presets: every built-in preset loads and builds, text and file round trips are exact,
 // unknown fields warn and survive saving, every bad preset is rejected with the JSON path of
 // each problem, and saving is atomic.
+#include "core/file_io.hpp"
 #include "core/error.hpp"
 #include "engine/experiment.hpp"
 #include "io/preset.hpp"
@@ -21,12 +22,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 void spit(const std::string& path, const std::string& bytes) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
@@ -143,7 +138,7 @@ void TestPreset::file_round_trip() {
   const auto a = itslab::parse_preset(itslab::builtin_preset_text("default"), "default");
   itslab::save_preset(a.preset, path);
   QVERIFY(!QFile::exists(QString::fromStdString(path + ".tmp")));
-  QCOMPARE(slurp(path), itslab::preset_to_string(a.preset));
+  QCOMPARE(itslab::read_file(path), itslab::preset_to_string(a.preset));
   const auto b = itslab::load_preset(path);
   QVERIFY(b.warnings.empty());
   QCOMPARE(itslab::preset_to_json(b.preset), itslab::preset_to_json(a.preset));
@@ -192,7 +187,7 @@ void TestPreset::unknown_fields_warn_and_survive() {
   const auto back = itslab::load_preset(path);
   QCOMPARE(back.warnings, l.warnings);
   QCOMPARE(itslab::preset_to_json(back.preset), out);
-  QCOMPARE(json::parse(slurp(path))["solver"]["my_note"], json("keep me"));
+  QCOMPARE(json::parse(itslab::read_file(path))["solver"]["my_note"], json("keep me"));
 }
 
 void TestPreset::inline_gmm() {
@@ -420,7 +415,7 @@ void TestPreset::save_into_unwritable_path() {
   } catch (const Error& e) {
     QVERIFY2(std::string(e.what()).rfind(path + ": ", 0) == 0, e.what());
   }
-  QCOMPARE(slurp(blocker), std::string("not a directory"));
+  QCOMPARE(itslab::read_file(blocker), std::string("not a directory"));
   QCOMPARE(QDir(dir.path()).entryList(QDir::AllEntries | QDir::NoDotAndDotDot),
            QStringList{"plain-file"});
 }
@@ -431,7 +426,7 @@ void TestPreset::save_failure_keeps_old_file() {
   const std::string path = dir.filePath("keep.json").toStdString();
   const auto l = itslab::parse_preset(itslab::builtin_preset_text("default"), "default");
   itslab::save_preset(l.preset, path);
-  const std::string before = slurp(path);
+  const std::string before = itslab::read_file(path);
   // A directory where the temporary would go makes the write fail before the rename.
   QVERIFY(QDir().mkdir(QString::fromStdString(path + ".tmp")));
   itslab::Preset changed = l.preset;
@@ -442,7 +437,7 @@ void TestPreset::save_failure_keeps_old_file() {
   } catch (const Error& e) {
     QVERIFY2(std::string(e.what()).rfind(path + ": ", 0) == 0, e.what());
   }
-  QCOMPARE(slurp(path), before);
+  QCOMPARE(itslab::read_file(path), before);
   QCOMPARE(itslab::load_preset(path).preset.particles, int64_t{4096});
 }
 

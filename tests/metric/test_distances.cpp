@@ -287,8 +287,8 @@ void TestDistances::mmdUnbiasedForEqualDistributions() {
 void TestDistances::mmdPositiveForShiftedDistributions() {
   // N(0, I₂) vs N(μ, I₂), ℓ = 1. Gaussian integrals give E k(x, x') = (ℓ²/(ℓ² + 2))^{d/2} = 1/3
   // and E k(x, y) = (1/3) exp(−‖μ‖²/(2(ℓ² + 2))), so population MMD² = (2/3)(1 − e^{−‖μ‖²/6}).
-  const Eigen::RowVector2f mu(0.3f, 0.0f);
-  const double population = 2.0 / 3.0 * (1.0 - std::exp(-0.09 / 6.0));
+  const Eigen::RowVector2f mu(0.5f, 0.0f);
+  const double population = 2.0 / 3.0 * (1.0 - std::exp(-0.25 / 6.0));
   std::vector<double> v;
   for (uint64_t r = 0; r < 20; ++r)
     v.push_back(mmd2_rbf(normals(500, 2, 500 + 2 * r),

@@ -183,28 +183,25 @@ void CpuBackend::lincomb(Tensor& y, std::initializer_list<LinTerm> terms) {
   }
 }
 
-void CpuBackend::fill_normal(Tensor& y, const NoiseKey& key) {
+namespace {
+// Rows are drawn in independent blocks; each row's numbers depend only on its particle index.
+template <class RowFill> void fill_rows(Tensor& y, float* out, const NoiseKey& key, RowFill fill) {
   const int64_t n = y.rows(), d = y.cols();
-  float* out = data(y);
 #pragma omp parallel for schedule(static) if (n * d > 4096)
   for (int64_t b = 0; b < n; b += kRowBlock) {
     const int64_t e = std::min(n, b + kRowBlock);
-    philox_normal_rows(key.seed, key.stream, key.step,
-                       key.first_particle + static_cast<uint32_t>(b), static_cast<uint32_t>(e - b),
-                       static_cast<uint32_t>(d), out + b * d);
+    fill(key.seed, key.stream, key.step, key.first_particle + static_cast<uint32_t>(b),
+         static_cast<uint32_t>(e - b), static_cast<uint32_t>(d), out + b * d);
   }
+}
+} // namespace
+
+void CpuBackend::fill_normal(Tensor& y, const NoiseKey& key) {
+  fill_rows(y, data(y), key, philox_normal_rows);
 }
 
 void CpuBackend::fill_uniform(Tensor& y, const NoiseKey& key) {
-  const int64_t n = y.rows(), d = y.cols();
-  float* out = data(y);
-#pragma omp parallel for schedule(static) if (n * d > 4096)
-  for (int64_t b = 0; b < n; b += kRowBlock) {
-    const int64_t e = std::min(n, b + kRowBlock);
-    philox_uniform_rows(key.seed, key.stream, key.step,
-                        key.first_particle + static_cast<uint32_t>(b), static_cast<uint32_t>(e - b),
-                        static_cast<uint32_t>(d), out + b * d);
-  }
+  fill_rows(y, data(y), key, philox_uniform_rows);
 }
 
 void CpuBackend::gather_rows(Tensor& y, const Tensor& x, const std::vector<int64_t>& index) {

@@ -1,4 +1,4 @@
-#include "core/atomic_file.hpp"
+#include "core/file_io.hpp"
 
 #include "core/error.hpp"
 
@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace itslab {
@@ -27,6 +28,29 @@ void sync_parent_dir(const std::string& path) {
 }
 
 } // namespace
+
+std::string read_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    fail(path, std::string("cannot open: ") + std::strerror(errno));
+  std::string bytes;
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+    bytes.reserve(static_cast<size_t>(st.st_size));
+  char buf[1 << 16];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      fail(path, std::string("cannot read: ") + std::strerror(err));
+    }
+    bytes.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return bytes;
+}
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {
   const std::string tmp = path + ".tmp";
