@@ -11,14 +11,19 @@ namespace itslab {
 namespace {
 
 Gaussian moments(const RowMatrixXf& X) {
-  const RowMatrixXd Xd = X.cast<double>();
   Gaussian g;
-  g.mean = Xd.colwise().mean().transpose();
-  // Centring before the product avoids the cancellation of Σxxᵀ − n m mᵀ.
-  const RowMatrixXd C = Xd.rowwise() - g.mean.transpose();
+  g.mean = X.cast<double>().colwise().mean().transpose();
+  // Centring before the product avoids the cancellation of Σxxᵀ − n m mᵀ; going through row
+  // blocks keeps the double copy small for large feature sets (50 000 × 2048 would take 800 MB).
+  constexpr Eigen::Index kRows = 4096;
+  const double scale = 1.0 / static_cast<double>(X.rows() - 1);
   Eigen::MatrixXd lower = Eigen::MatrixXd::Zero(X.cols(), X.cols());
-  lower.selfadjointView<Eigen::Lower>().rankUpdate(C.transpose(),
-                                                   1.0 / static_cast<double>(X.rows() - 1));
+  for (Eigen::Index r0 = 0; r0 < X.rows(); r0 += kRows) {
+    const RowMatrixXd C =
+        X.middleRows(r0, std::min(kRows, X.rows() - r0)).cast<double>().rowwise() -
+        g.mean.transpose();
+    lower.selfadjointView<Eigen::Lower>().rankUpdate(C.transpose(), scale);
+  }
   g.cov = lower.selfadjointView<Eigen::Lower>();
   return g;
 }

@@ -56,40 +56,40 @@ inline double exp_nonpositive(double x) {
   return p * two_n;
 }
 
-// exp(−γ‖a − b‖²) from aᵀb: ‖a − b‖² = ‖a‖² + ‖b‖² − 2aᵀb turns the distances into one GEMM.
-// Its cancellation can dip below 0 for near-equal points, hence the clamp at 0; below −708
-// the kernel is < 1e-307 and contributes nothing.
+// exp(−γ‖a − b‖²) from aᵀb and q = −γ‖·‖²: ‖a − b‖² = ‖a‖² + ‖b‖² − 2aᵀb turns the distances
+// into one GEMM. Its cancellation can dip below 0 for near-equal points, hence the clamp at 0;
+// below −708 the kernel is < 1e-307 and contributes nothing.
 #pragma omp declare simd
-inline double kernel(double ab, double two_gamma, double minus_gamma_sq_sum) {
+inline double kernel(double ab, double two_gamma, double q_a, double q_b) {
   // Ternaries rather than std::min/max: those bind references to temporaries and stop GCC from
   // vectorising.
-  const double x = std::fma(ab, two_gamma, minus_gamma_sq_sum);
+  const double x = std::fma(ab, two_gamma, q_a + q_b);
   return exp_nonpositive(x > 0.0 ? 0.0 : x < -708.0 ? -708.0 : x);
 }
 
 // Σ_i exp(−γ‖a_i − b‖²) over one column of a block, from ab_i = a_iᵀb.
-double column_kernel_sum(const double* ab, const double* a_sq, double b_sq, double gamma, Index n) {
+double column_kernel_sum(const double* ab, const double* q_a, double q_b, double gamma, Index n) {
   double s = 0.0;
 #pragma omp simd reduction(+ : s)
   for (Index i = 0; i < n; ++i)
-    s += kernel(ab[i], 2.0 * gamma, -gamma * (a_sq[i] + b_sq));
+    s += kernel(ab[i], 2.0 * gamma, q_a[i], q_b);
   return s;
 }
 
 // Sum of exp(−γ‖a_i − b_j‖²) over one block, minus its diagonal when the block is on the
 // diagonal of a within-set matrix (the U-statistic drops i = j).
-double block_kernel_sum(const RowMatrixXd& A, const Eigen::VectorXd& A_sq, Index i0,
-                        const RowMatrixXd& B, const Eigen::VectorXd& B_sq, Index j0,
+double block_kernel_sum(const RowMatrixXd& A, const Eigen::VectorXd& A_q, Index i0,
+                        const RowMatrixXd& B, const Eigen::VectorXd& B_q, Index j0,
                         bool on_diagonal, double gamma, Eigen::MatrixXd& K) {
   const Index bi = std::min(kBlock, A.rows() - i0), bj = std::min(kBlock, B.rows() - j0);
   K.noalias() = A.middleRows(i0, bi) * B.middleRows(j0, bj).transpose();
-  const double* a_sq = A_sq.data() + i0;
+  const double* q_a = A_q.data() + i0;
   double s = 0.0;
   for (Index j = 0; j < bj; ++j)
-    s += column_kernel_sum(K.col(j).data(), a_sq, B_sq(j0 + j), gamma, bi);
+    s += column_kernel_sum(K.col(j).data(), q_a, B_q(j0 + j), gamma, bi);
   if (on_diagonal)
     for (Index j = 0; j < bj; ++j)
-      s -= kernel(K(j, j), 2.0 * gamma, -gamma * (a_sq[j] + B_sq(j0 + j)));
+      s -= kernel(K(j, j), 2.0 * gamma, q_a[j], B_q(j0 + j));
   return s;
 }
 
@@ -132,7 +132,8 @@ double mmd2_rbf(const RowMatrixXf& X, const RowMatrixXf& Y, double bandwidth) {
   const Eigen::RowVectorXd centre = Y.cast<double>().colwise().mean();
   const RowMatrixXd Xd = X.cast<double>().rowwise() - centre;
   const RowMatrixXd Yd = Y.cast<double>().rowwise() - centre;
-  const Eigen::VectorXd X_sq = Xd.rowwise().squaredNorm(), Y_sq = Yd.rowwise().squaredNorm();
+  const Eigen::VectorXd X_q = -gamma * Xd.rowwise().squaredNorm(),
+                        Y_q = -gamma * Yd.rowwise().squaredNorm();
   const Index m = X.rows(), n = Y.rows();
 
   std::vector<Task> tasks;
@@ -154,10 +155,10 @@ double mmd2_rbf(const RowMatrixXf& X, const RowMatrixXf& Y, double bandwidth) {
       const Task& task = tasks[static_cast<size_t>(t)];
       const bool within = task.pair != Pair::XY, on_diagonal = within && task.i0 == task.j0;
       const RowMatrixXd& A = task.pair == Pair::YY ? Yd : Xd;
-      const Eigen::VectorXd& A_sq = task.pair == Pair::YY ? Y_sq : X_sq;
+      const Eigen::VectorXd& A_q = task.pair == Pair::YY ? Y_q : X_q;
       const RowMatrixXd& B = task.pair == Pair::XX ? Xd : Yd;
-      const Eigen::VectorXd& B_sq = task.pair == Pair::XX ? X_sq : Y_sq;
-      const double s = block_kernel_sum(A, A_sq, task.i0, B, B_sq, task.j0, on_diagonal, gamma, K);
+      const Eigen::VectorXd& B_q = task.pair == Pair::XX ? X_q : Y_q;
+      const double s = block_kernel_sum(A, A_q, task.i0, B, B_q, task.j0, on_diagonal, gamma, K);
       // An off-diagonal block of a symmetric within-set matrix stands for its mirror image too.
       partial[static_cast<size_t>(t)] = within && !on_diagonal ? 2.0 * s : s;
     }

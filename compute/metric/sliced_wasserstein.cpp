@@ -40,6 +40,7 @@ Eigen::MatrixXd directions(Index d, int L) {
   return theta;
 }
 
+// In 1-D the optimal coupling is monotone (Villani 2003, Topics in Optimal Transportation, §2.2):
 // W₂² = ∫₀¹ (F⁻¹(u) − G⁻¹(u))² du between two sorted samples. Both quantile functions are step
 // functions with breaks at i/n and j/m; positions are kept in units of 1/(nm) so the merge is
 // exact. For n = m this is the mean squared difference of the sorted values.
