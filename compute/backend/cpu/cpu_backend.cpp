@@ -58,56 +58,65 @@ struct GmmStepTables {
   }
 };
 
-// Posterior mean of x0 for one particle, in double with a running log-sum-exp so far-away
-// components never underflow into 0/0: ℓ_k = c_k − ½ Σ z²/λ̃ with z = Q_kᵀ(x − αμ_k), and
-// m_k = μ_k + Q_k (gain ⊙ z).
-void gmm_posterior_mean(const GmmKernelParams& g, const GmmStepTables& tb, const float* x,
-                        double alpha, double* z, double* acc, float* out) {
-  const int d = g.d;
-  double m = -std::numeric_limits<double>::infinity(), total = 0.0;
-  std::fill(acc, acc + d, 0.0);
-  for (int k : tb.active) {
-    const size_t off = static_cast<size_t>(k) * d;
-    const double* mu = &g.mu[off];
-    const double* Q = g.full() ? &g.Q[off * d] : nullptr;
-    double l = tb.c[k];
-    for (int i = 0; i < d; ++i) {
-      double zi;
-      if (Q) {
-        zi = 0.0;
-        for (int j = 0; j < d; ++j)
-          zi += Q[j * d + i] * (x[j] - alpha * mu[j]);
-      } else {
-        zi = x[i] - alpha * mu[i];
+// Posterior mean of x0 for particles [b, e), in double with a running log-sum-exp so
+// far-away components never underflow into 0/0: ℓ_k = c_k − ½ Σ z²/λ̃ with
+// z = Q_kᵀ(x − αμ_k), and m_k = μ_k + Q_k (gain ⊙ z). D > 0 fixes the dimension at compile
+// time (the 2-D models) so the per-particle state stays in registers; Full selects Q_k ≠ I.
+template <int D, bool Full>
+void gmm_posterior_mean_rows(const GmmKernelParams& g, const GmmStepTables& tb, const float* in,
+                             double alpha, float* out, int64_t b, int64_t e) {
+  const int d = D > 0 ? D : g.d;
+  std::vector<double> zbuf(D > 0 ? 0 : 2 * d);
+  double zfix[D > 0 ? 2 * D : 1];
+  double* z = D > 0 ? zfix : zbuf.data();
+  double* acc = z + d;
+  for (int64_t p = b; p < e; ++p) {
+    const float* x = in + p * d;
+    double m = -std::numeric_limits<double>::infinity(), total = 0.0;
+    std::fill(acc, acc + d, 0.0);
+    for (int k : tb.active) {
+      const size_t off = static_cast<size_t>(k) * d;
+      const double* mu = &g.mu[off];
+      double l = tb.c[k];
+      for (int i = 0; i < d; ++i) {
+        double zi = 0.0;
+        if constexpr (Full) {
+          const double* Q = &g.Q[off * d];
+          for (int j = 0; j < d; ++j)
+            zi += Q[j * d + i] * (x[j] - alpha * mu[j]);
+        } else {
+          zi = x[i] - alpha * mu[i];
+        }
+        l -= 0.5 * zi * zi * tb.inv[off + i];
+        z[i] = zi * tb.gain[off + i];
       }
-      l -= 0.5 * zi * zi * tb.inv[off + i];
-      z[i] = zi * tb.gain[off + i];
-    }
-    // online softmax: rescale the accumulator when a new maximum appears
-    double wk = 1.0;
-    if (l > m) {
-      const double scale = std::exp(m - l);
-      total *= scale;
-      for (int i = 0; i < d; ++i)
-        acc[i] *= scale;
-      m = l;
-    } else {
-      wk = std::exp(l - m);
-    }
-    total += wk;
-    for (int i = 0; i < d; ++i) {
-      double mk = mu[i];
-      if (Q) {
-        for (int j = 0; j < d; ++j)
-          mk += Q[i * d + j] * z[j];
+      // online softmax: rescale the accumulator when a new maximum appears
+      double wk = 1.0;
+      if (l > m) {
+        const double scale = std::exp(m - l);
+        total *= scale;
+        for (int i = 0; i < d; ++i)
+          acc[i] *= scale;
+        m = l;
       } else {
-        mk += z[i];
+        wk = std::exp(l - m);
       }
-      acc[i] += wk * mk;
+      total += wk;
+      for (int i = 0; i < d; ++i) {
+        double mk = mu[i];
+        if constexpr (Full) {
+          const double* Q = &g.Q[off * d];
+          for (int j = 0; j < d; ++j)
+            mk += Q[i * d + j] * z[j];
+        } else {
+          mk += z[i];
+        }
+        acc[i] += wk * mk;
+      }
     }
+    for (int i = 0; i < d; ++i)
+      out[p * d + i] = static_cast<float>(acc[i] / total);
   }
-  for (int i = 0; i < d; ++i)
-    out[i] = static_cast<float>(acc[i] / total);
 }
 
 } // namespace
@@ -164,22 +173,25 @@ void CpuBackend::lincomb(Tensor& y, std::initializer_list<LinTerm> terms) {
     raw.push_back({data(*t.x), static_cast<float>(t.a), t.row_scale ? data(*t.row_scale) : nullptr});
   }
   float* out = data(y);
-  // Terms are read before y is written within each row block, so y may alias an input.
-#pragma omp parallel for schedule(static) if (n * d > 16384)
-  for (int64_t b = 0; b < n; b += kRowBlock) {
-    const int64_t e = std::min(n, b + kRowBlock);
-    const int64_t len = (e - b) * d;
-    Eigen::ArrayXf tmp = Eigen::ArrayXf::Zero(len);
+  // Each chunk is summed into a stack buffer before y is written, so y may alias an input.
+  constexpr int64_t kChunk = 1024;
+  const int64_t total = n * d;
+#pragma omp parallel for schedule(static) if (total > 16384)
+  for (int64_t b = 0; b < total; b += kChunk) {
+    const int64_t len = std::min(kChunk, total - b);
+    float tmp[kChunk];
+    std::fill(tmp, tmp + len, 0.0f);
     for (const Raw& r : raw) {
-      Eigen::Map<const Eigen::ArrayXf> x(r.x + b * d, len);
+      const float* x = r.x + b;
       if (r.s) {
-        for (int64_t i = b; i < e; ++i)
-          tmp.segment((i - b) * d, d) += (r.a * r.s[i]) * x.segment((i - b) * d, d);
+        for (int64_t i = 0; i < len; ++i)
+          tmp[i] += r.a * r.s[(b + i) / d] * x[i];
       } else {
-        tmp += r.a * x;
+        for (int64_t i = 0; i < len; ++i)
+          tmp[i] += r.a * x[i];
       }
     }
-    Eigen::Map<Eigen::ArrayXf>(out + b * d, len) = tmp;
+    std::copy(tmp, tmp + len, out + b);
   }
 }
 
@@ -250,13 +262,12 @@ void CpuBackend::gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelParams&
   const GmmStepTables tables(gmm, alpha, sigma, cls);
   if (tables.active.empty())
     throw Error("gmm_denoise: class " + std::to_string(cls) + " has no components");
-#pragma omp parallel if (n > 64)
-  {
-    std::vector<double> z(d), acc(d);
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < n; ++i)
-      gmm_posterior_mean(gmm, tables, in + i * d, alpha, z.data(), acc.data(), out + i * d);
-  }
+  auto kernel = gmm.full() ? gmm_posterior_mean_rows<0, true>
+                : d == 2   ? gmm_posterior_mean_rows<2, false>
+                           : gmm_posterior_mean_rows<0, false>;
+#pragma omp parallel for schedule(static) if (n > 64)
+  for (int64_t b = 0; b < n; b += kRowBlock)
+    kernel(gmm, tables, in, alpha, out, b, std::min(n, b + kRowBlock));
 }
 
 } // namespace itslab
