@@ -23,8 +23,8 @@ using Clock = std::chrono::steady_clock;
 struct Workload {
   std::string label;
   std::string preset;
-  std::string solver;  // empty: the preset's
-  int64_t particles;   // 0: the preset's
+  std::string solver; // empty: the preset's
+  int64_t particles;  // 0: the preset's
 };
 
 struct Timing {

@@ -2,9 +2,9 @@
 
 #include "backend/backend.hpp"
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "engine/run.hpp"
 #include "io/npy.hpp"
-#include "core/file_io.hpp"
 #include "io/preset.hpp"
 
 #include <cstdio>
@@ -73,7 +73,8 @@ void run_sample(const SampleArgs& a) {
   std::printf("  backend     %s (%s)\n", r.backend.c_str(), r.device.c_str());
   std::printf("  particles   %lld × %lld\n", static_cast<long long>(r.result.samples.rows()),
               static_cast<long long>(r.result.samples.cols()));
-  std::printf("  steps       %d (%s, %s), NFE %d\n", static_cast<int>(p.schedule.num.count("steps") ? p.schedule.num.at("steps") : 0),
+  std::printf("  steps       %d (%s, %s), NFE %d\n",
+              static_cast<int>(p.schedule.num.count("steps") ? p.schedule.num.at("steps") : 0),
               p.schedule.type.c_str(), p.solver.type.c_str(), r.result.nfe);
   std::printf("  wall        %.2f ms sampling, %.2f ms metrics\n", r.result.wall_ms, r.metrics_ms);
   for (const auto& [k, v] : r.metrics.values)
@@ -105,20 +106,28 @@ void run_sample(const SampleArgs& a) {
 
 } // namespace
 
-int exit_code() { return g_exit; }
-void set_exit_code(int code) { g_exit = code; }
+int exit_code() {
+  return g_exit;
+}
+void set_exit_code(int code) {
+  g_exit = code;
+}
 
 void add_commands(CLI::App& app) {
   auto sa = std::make_shared<SampleArgs>();
   CLI::App* s = app.add_subcommand("sample", "Run a preset and report its metrics");
   s->add_option("--preset", sa->preset, "built-in preset id or preset file")->capture_default_str();
-  s->add_option("--init", sa->init, "standard-normal noise z [n, d] (.npy f4/f8); overrides "
-                                    "particles.count; x_T = sigma_max·z (ve/edm) or z (vp/flow)");
+  s->add_option("--init", sa->init,
+                "standard-normal noise z [n, d] (.npy f4/f8); overrides "
+                "particles.count; x_T = sigma_max·z (ve/edm) or z (vp/flow)");
   s->add_option("--out", sa->out, "write the final samples [n, d] as .npy");
-  s->add_option("--report", sa->report, "write the JSON report (nfe, wall_ms, metrics, backend, preset)");
-  s->add_option("--trajectory", sa->trajectory, "write every grid node's particles [M+1, n, d] as .npy");
+  s->add_option("--report", sa->report,
+                "write the JSON report (nfe, wall_ms, metrics, backend, preset)");
+  s->add_option("--trajectory", sa->trajectory,
+                "write every grid node's particles [M+1, n, d] as .npy");
   s->add_option("--backend", sa->backend, "override the preset's backend (auto, cpu, vulkan)");
-  s->add_option("--particles", sa->particles, "override particles.count")->check(CLI::Range(1, 1 << 24));
+  s->add_option("--particles", sa->particles, "override particles.count")
+      ->check(CLI::Range(1, 1 << 24));
   s->add_option("--seed", sa->seed, "override the preset's seed");
   s->callback([sa] { run_sample(*sa); });
 

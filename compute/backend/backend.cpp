@@ -5,7 +5,9 @@
 
 namespace itslab {
 
-std::vector<std::string> backend_names() { return {"auto", "cpu", "vulkan"}; }
+std::vector<std::string> backend_names() {
+  return {"auto", "cpu", "vulkan"};
+}
 
 BackendChoice make_backend(const std::string& name) {
   if (name == "auto" || name == "cpu")

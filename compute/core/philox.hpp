@@ -12,11 +12,11 @@ PhiloxCounter philox4x32_10(PhiloxCounter ctr, PhiloxKey key);
 
 // Named streams keep independent uses of one seed apart.
 enum class Stream : uint32_t {
-  init_noise = 0,     // z of x_T
-  solver_noise = 1,   // per-step noise of stochastic solvers (sub-draws use stream + 16·k)
-  reference = 2,      // exact reference samples for metrics
-  component = 3,      // component choice of exact GMM samples
-  metric = 4,         // random directions / features of metrics
+  init_noise = 0,   // z of x_T
+  solver_noise = 1, // per-step noise of stochastic solvers (sub-draws use stream + 16·k)
+  reference = 2,    // exact reference samples for metrics
+  component = 3,    // component choice of exact GMM samples
+  metric = 4,       // random directions / features of metrics
 };
 
 // Counter layout shared with the GLSL version: (dim / 4, particle, step, stream); key = seed.
@@ -26,8 +26,7 @@ uint32_t philox_bits(uint64_t seed, uint32_t stream, uint32_t step, uint32_t par
                      uint32_t dim);
 float philox_uniform(uint64_t seed, uint32_t stream, uint32_t step, uint32_t particle,
                      uint32_t dim);
-float philox_normal(uint64_t seed, uint32_t stream, uint32_t step, uint32_t particle,
-                    uint32_t dim);
+float philox_normal(uint64_t seed, uint32_t stream, uint32_t step, uint32_t particle, uint32_t dim);
 
 // Bulk versions over a row block: out[i*d + j] for particles [p0, p0+n), dims [0, d).
 void philox_normal_rows(uint64_t seed, uint32_t stream, uint32_t step, uint32_t p0, uint32_t n,

@@ -50,7 +50,9 @@ ScheduleParams schedule_params(const Component& c) {
   return s;
 }
 
-SolverParams solver_params(const Component& c) { return {c.type, c.num, c.str}; }
+SolverParams solver_params(const Component& c) {
+  return {c.type, c.num, c.str};
+}
 
 Experiment build_experiment(const Preset& p) {
   Experiment e;

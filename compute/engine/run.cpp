@@ -25,7 +25,9 @@ constexpr uint64_t kReferenceSeed = 0x17'5AB'2024ULL;
 constexpr int64_t kMmdMax = 4096;
 constexpr int64_t kRefMax = 65536;
 
-RowMatrixXf head(const RowMatrixXf& X, int64_t n) { return X.topRows(std::min<int64_t>(n, X.rows())); }
+RowMatrixXf head(const RowMatrixXf& X, int64_t n) {
+  return X.topRows(std::min<int64_t>(n, X.rows()));
+}
 
 } // namespace
 
@@ -124,7 +126,8 @@ nlohmann::json RunResult::report(const Preset& p) const {
   j["metric_sample_sizes"] = metrics.sample_sizes;
   j["particles"] = result.samples.rows();
   j["dim"] = result.samples.cols();
-  j["samples_per_second"] = result.wall_ms > 0 ? result.samples.rows() / (result.wall_ms / 1000) : 0;
+  j["samples_per_second"] =
+      result.wall_ms > 0 ? result.samples.rows() / (result.wall_ms / 1000) : 0;
   j["backend"] = backend;
   j["device"] = device;
   if (!notice.empty())
@@ -143,9 +146,9 @@ RunResult run_preset(const Preset& p, const RunOptions& o) {
   r.result = sample(*bc.backend, e, p, o);
   const auto t0 = Clock::now();
   // A class-conditional run is judged against its own target p0(x | c).
-  r.metrics = p.model_class >= 0
-                  ? compute_metrics(e.model->class_mixture(p.model_class), r.result.samples, p.metrics)
-                  : compute_metrics(*e.model, r.result.samples, p.metrics);
+  r.metrics = p.model_class >= 0 ? compute_metrics(e.model->class_mixture(p.model_class),
+                                                   r.result.samples, p.metrics)
+                                 : compute_metrics(*e.model, r.result.samples, p.metrics);
   r.metrics_ms = ms_since(t0);
   return r;
 }

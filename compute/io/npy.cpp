@@ -1,7 +1,7 @@
 #include "io/npy.hpp"
 
-#include "core/file_io.hpp"
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 
 #include <bit>
 #include <cctype>
@@ -230,7 +230,6 @@ private:
   size_t pos_;
   const std::string& name_;
 };
-
 
 std::string serialize(const float* data, const std::vector<int64_t>& dims, const std::string& who) {
   const std::string shape = shape_str(dims);

@@ -26,7 +26,6 @@ void write_npy(const std::string& path, const float* data, int64_t rows, int64_t
 std::string serialize_npy(const float* data, int64_t rows, int64_t cols);
 
 // As write_npy for any shape (e.g. a trajectory [steps + 1, n, d]).
-void write_npy_shape(const std::string& path, const float* data,
-                     const std::vector<int64_t>& shape);
+void write_npy_shape(const std::string& path, const float* data, const std::vector<int64_t>& shape);
 
 } // namespace itslab

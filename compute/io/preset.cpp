@@ -1,10 +1,10 @@
 #include "io/preset.hpp"
 
-#include "core/file_io.hpp"
+#include "backend/backend.hpp"
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "io/builtin_presets.hpp"
 #include "io/preset_schema.hpp"
-#include "backend/backend.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -38,7 +38,9 @@ public:
   std::vector<std::string> errors, warnings;
   std::vector<std::pair<std::string, json>> unknown;
 
-  void error(const std::string& path, const std::string& msg) { errors.push_back(path + ": " + msg); }
+  void error(const std::string& path, const std::string& msg) {
+    errors.push_back(path + ": " + msg);
+  }
 
   // Warns about keys of obj not in known and keeps them for saving.
   void check_keys(const json& obj, const std::string& path, const std::set<std::string>& known) {
@@ -182,8 +184,8 @@ public:
 
   bool in_range(double x, const ParamSpec& p, const std::string& path) {
     if (x < p.lo || (p.lo_open && x == p.lo)) {
-      error(path, std::string("must be ") + (p.lo_open ? "> " : "≥ ") + fmt(p.lo) + ", got " +
-                      fmt(x));
+      error(path,
+            std::string("must be ") + (p.lo_open ? "> " : "≥ ") + fmt(p.lo) + ", got " + fmt(x));
       return false;
     }
     if (x > p.hi) {
@@ -263,8 +265,8 @@ PresetLoad parse_preset(const std::string& text, const std::string& origin) {
   try {
     root = json::parse(text);
   } catch (const json::parse_error& e) {
-    throw Error(origin + ": not valid JSON (byte " + std::to_string(e.byte) + "): " +
-                std::string(e.what()).substr(std::string(e.what()).find(':') + 2));
+    throw Error(origin + ": not valid JSON (byte " + std::to_string(e.byte) +
+                "): " + std::string(e.what()).substr(std::string(e.what()).find(':') + 2));
   }
   if (!root.is_object())
     throw Error(origin + ": a preset must be a JSON object, got " + type_name(root));
@@ -343,8 +345,9 @@ PresetLoad parse_preset(const std::string& text, const std::string& origin) {
   } else {
     p.metrics = {"frechet", "mmd", "log_density", "mode_coverage"};
   }
-  v.check_keys(root, "", {"schema", "name", "seed", "model", "process", "schedule", "solver",
-                          "particles", "backend", "metrics"});
+  v.check_keys(root, "",
+               {"schema", "name", "seed", "model", "process", "schedule", "solver", "particles",
+                "backend", "metrics"});
   if (v.errors.empty())
     cross_check(v, p);
   if (!v.errors.empty()) {
@@ -412,11 +415,10 @@ json preset_to_json(const Preset& p) {
                                                                       : solver_specs(),
                                      c->type);
     for (const auto& [k, v] : c->num) {
-      const bool integer = spec && std::any_of(spec->params.begin(), spec->params.end(),
-                                               [&](const ParamSpec& s) {
-                                                 return s.name == k &&
-                                                        s.kind == ParamSpec::Kind::integer;
-                                               });
+      const bool integer =
+          spec && std::any_of(spec->params.begin(), spec->params.end(), [&](const ParamSpec& s) {
+            return s.name == k && s.kind == ParamSpec::Kind::integer;
+          });
       if (integer)
         cj[k] = static_cast<int64_t>(v);
       else
@@ -439,7 +441,9 @@ json preset_to_json(const Preset& p) {
   return j;
 }
 
-std::string preset_to_string(const Preset& p) { return preset_to_json(p).dump(2) + "\n"; }
+std::string preset_to_string(const Preset& p) {
+  return preset_to_json(p).dump(2) + "\n";
+}
 
 void save_preset(const Preset& p, const std::string& path) {
   write_file_atomic(path, preset_to_string(p));

@@ -25,9 +25,9 @@ struct Component {
 struct Preset {
   std::string name = "Untitled";
   uint64_t seed = 0;
-  std::string model_builtin;       // e.g. "gmm/eight-gaussians"
+  std::string model_builtin;        // e.g. "gmm/eight-gaussians"
   std::optional<GmmSpec> model_gmm; // inline mixture (exclusive with model_builtin)
-  int model_class = -1;            // condition on this class; −1 = unconditional
+  int model_class = -1;             // condition on this class; −1 = unconditional
   Component process, schedule, solver;
   int64_t particles = 4096;
   std::string backend = "auto";

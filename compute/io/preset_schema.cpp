@@ -51,15 +51,18 @@ const std::vector<TypeSpec>& process_specs() {
 }
 
 const std::vector<TypeSpec>& schedule_specs() {
-  const ParamSpec steps{"steps", K::integer, 20, 1, 10000, false, {}, "",
-                        "number of solver steps M (M + 1 grid nodes, the last at σ = 0)"};
+  const ParamSpec steps{
+      "steps", K::integer, 20,
+      1,       10000,      false,
+      {},      "",         "number of solver steps M (M + 1 grid nodes, the last at σ = 0)"};
   static const std::vector<TypeSpec> s = {
       {"uniform", "uniform in the process's own time t", {steps}},
       {"logsnr", "uniform in half log-SNR λ = log(α/σ) (DPM-Solver 'logSNR')", {steps}},
       {"karras",
        "σ_i = (σ_max^{1/ρ} + i/(M−1)(σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ (Karras et al. 2022, eq. 5)",
        {steps, num("rho", 7, 0, 100, "ρ: larger values put more steps near σ_min")}},
-      {"cosine", "uniform time of a cosine VP process between the same σ ends",
+      {"cosine",
+       "uniform time of a cosine VP process between the same σ ends",
        {steps, num("s", 0.008, 0, 1, "cosine offset s", false)}},
       {"exponential", "σ = exp(linspace(log σ_max, log σ_min, M))", {steps}},
       {"custom",
@@ -76,7 +79,8 @@ const std::vector<TypeSpec>& solver_specs() {
   static const std::vector<TypeSpec> s = {
       {"euler", "Euler in (σ, x/α): x' = α'D + σ'ε̂ (= DDIM η = 0); order 1, NFE = M", {}},
       {"heun",
-       "Heun (Karras et al. Alg. 1): Euler predictor + trapezoidal corrector; order 2, NFE = 2M − 1 "
+       "Heun (Karras et al. Alg. 1): Euler predictor + trapezoidal corrector; order 2, NFE = 2M − "
+       "1 "
        "(last step Euler)",
        {}},
       {"ddim",
@@ -89,10 +93,18 @@ const std::vector<TypeSpec>& solver_specs() {
        "reverse SDE dx = [f x − (1+γ²)/2 g² ∇log p] dt + γ g dw̄; γ = 0 probability-flow ODE, "
        "γ = 1 the standard reverse SDE",
        {num("diffusion_scale", 1, 0, 10, "γ: 0 = probability-flow ODE, 1 = reverse SDE", false),
-        {"form", K::text, 0, 0, 0, false, {"exponential", "plain"}, "exponential",
+        {"form",
+         K::text,
+         0,
+         0,
+         0,
+         false,
+         {"exponential", "plain"},
+         "exponential",
          "'exponential' integrates the linear part exactly; 'plain' is textbook Euler–Maruyama"}}},
       {"dpmpp_2m",
-       "DPM-Solver++(2M) (Lu et al. 2022): second-order multistep in log-SNR; NFE = M", {}},
+       "DPM-Solver++(2M) (Lu et al. 2022): second-order multistep in log-SNR; NFE = M",
+       {}},
   };
   return s;
 }

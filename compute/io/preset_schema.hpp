@@ -14,7 +14,7 @@ struct ParamSpec {
   double def = 0;
   double lo = -std::numeric_limits<double>::infinity();
   double hi = std::numeric_limits<double>::infinity();
-  bool lo_open = false; // lo itself not allowed
+  bool lo_open = false;             // lo itself not allowed
   std::vector<std::string> choices; // text parameters
   std::string def_text;
   std::string help;

@@ -62,7 +62,8 @@ const std::map<std::string, Builtin>& table() {
           return g;
         }}},
       {"gmm/swiss-roll",
-       {"swiss roll, 96 components of std 0.2 (fit of ffjord 'swissroll'); class = inner/outer half",
+       {"swiss roll, 96 components of std 0.2 (fit of ffjord 'swissroll'); class = inner/outer "
+        "half",
         [] {
           GmmSpec g;
           for (int j = 0; j < 96; ++j) {
@@ -127,8 +128,12 @@ std::vector<std::string> builtin_gmm_ids() {
   return ids;
 }
 
-GaussianMixture builtin_gmm(const std::string& id) { return GaussianMixture(id, find(id).make()); }
+GaussianMixture builtin_gmm(const std::string& id) {
+  return GaussianMixture(id, find(id).make());
+}
 
-std::string builtin_gmm_description(const std::string& id) { return find(id).description; }
+std::string builtin_gmm_description(const std::string& id) {
+  return find(id).description;
+}
 
 } // namespace itslab

@@ -78,8 +78,8 @@ GaussianMixture::GaussianMixture(std::string id, const GmmSpec& spec)
   for (int k = 0; k < K_; ++k) {
     const auto& mu = spec.means[k];
     if (static_cast<int>(mu.size()) != d_)
-      throw Error(at("means", k) + ": has " + std::to_string(mu.size()) + " coordinates, expected " +
-                  std::to_string(d_));
+      throw Error(at("means", k) + ": has " + std::to_string(mu.size()) +
+                  " coordinates, expected " + std::to_string(d_));
     for (size_t i = 0; i < mu.size(); ++i)
       require_finite(mu[i], at("means", k) + "[" + std::to_string(i) + "]");
     // A zero weight component contributes nothing but would give log w = −∞ in kernels.
@@ -186,8 +186,8 @@ Eigen::VectorXd GaussianMixture::component_log_terms(const Eigen::VectorXd& x, d
     }
     double v = params_.log_w[k] - 0.5 * d_ * std::log(2.0 * std::numbers::pi);
     for (int i = 0; i < d_; ++i) {
-      const double lt = alpha * alpha * params_.lambda[static_cast<size_t>(k) * d_ + i] +
-                        sigma * sigma;
+      const double lt =
+          alpha * alpha * params_.lambda[static_cast<size_t>(k) * d_ + i] + sigma * sigma;
       v -= 0.5 * (std::log(lt) + r[i] * r[i] / lt);
     }
     l[k] = v;
@@ -286,9 +286,9 @@ RowMatrixXf GaussianMixture::sample(int64_t n, uint64_t seed, uint32_t stream, i
     throw Error("sample: class " + std::to_string(cls) + " has no components");
   for (double& c : cdf)
     c /= acc;
-  const int last = static_cast<int>(std::find_if(cdf.begin(), cdf.end(),
-                                                  [](double c) { return c >= 1.0 - 1e-15; }) -
-                                     cdf.begin());
+  const int last = static_cast<int>(
+      std::find_if(cdf.begin(), cdf.end(), [](double c) { return c >= 1.0 - 1e-15; }) -
+      cdf.begin());
   cdf[last] = 1.0;
 
   RowMatrixXf X(n, d_);
@@ -296,8 +296,8 @@ RowMatrixXf GaussianMixture::sample(int64_t n, uint64_t seed, uint32_t stream, i
   for (int64_t i = 0; i < n; ++i) {
     const auto p = static_cast<uint32_t>(i);
     const double u = philox_uniform(seed, stream, 1, p, 0);
-    const int k = std::min<int>(last, static_cast<int>(std::upper_bound(cdf.begin(), cdf.end(), u) -
-                                                       cdf.begin()));
+    const int k = std::min<int>(
+        last, static_cast<int>(std::upper_bound(cdf.begin(), cdf.end(), u) - cdf.begin()));
     philox_normal_rows(seed, stream, 0, p, 1, static_cast<uint32_t>(d_), z.data());
     Eigen::VectorXd y(d_);
     for (int j = 0; j < d_; ++j)

@@ -13,11 +13,11 @@ namespace itslab {
 // affine-Gaussian process its marginals p_t, posterior means, scores and class posteriors are
 // closed forms (gaussian-mixtures note §1).
 struct GmmSpec {
-  std::vector<double> weights;                     // [K], ≥ 0, normalised on construction
-  std::vector<std::vector<double>> means;          // [K][d]
-  std::vector<double> stds;                        // [K] isotropic, or empty
+  std::vector<double> weights;            // [K], ≥ 0, normalised on construction
+  std::vector<std::vector<double>> means; // [K][d]
+  std::vector<double> stds;               // [K] isotropic, or empty
   std::vector<std::vector<std::vector<double>>> covariances; // [K][d][d], or empty
-  std::vector<int> labels;                         // [K] class per component, or empty
+  std::vector<int> labels;                                   // [K] class per component, or empty
 };
 
 class GaussianMixture final : public Model {

@@ -13,7 +13,9 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // log(1 + e^x) without overflow.
-double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
+double softplus(double x) {
+  return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+}
 
 // VP family: σ = √(1 − α²), β(t) = −2 d log α / dt, so α̇ = −½βα and σ̇ = ½βα²/σ (note §1.3).
 class VpProcess : public Process {
@@ -33,7 +35,8 @@ public:
 // vp_linear: log α = −¼t²(β1−β0) − ½tβ0 (Song et al. 2021; note §1.3).
 class VpLinear final : public VpProcess {
 public:
-  VpLinear(double b0, double b1, double tmin, double tmax) : b0_(b0), b1_(b1), tmin_(tmin), tmax_(tmax) {}
+  VpLinear(double b0, double b1, double tmin, double tmax)
+      : b0_(b0), b1_(b1), tmin_(tmin), tmax_(tmax) {}
   std::string type() const override { return "vp_linear"; }
   double log_alpha(double t) const override { return -0.25 * t * t * (b1_ - b0_) - 0.5 * t * b0_; }
   double beta(double t) const override { return b0_ + t * (b1_ - b0_); }
@@ -131,7 +134,9 @@ private:
   double tmin_, tmax_;
 };
 
-double or_default(double v, double def) { return v < 0 ? def : v; }
+double or_default(double v, double def) {
+  return v < 0 ? def : v;
+}
 
 } // namespace
 

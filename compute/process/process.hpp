@@ -36,10 +36,10 @@ public:
 
 struct ProcessParams {
   std::string type;
-  double beta_min = 0.1, beta_max = 20.0; // vp_linear
-  double s = 0.008;                       // vp_cosine offset
+  double beta_min = 0.1, beta_max = 20.0;                       // vp_linear
+  double s = 0.008;                                             // vp_cosine offset
   double sigma_min = 0.002, sigma_max = 80.0, sigma_data = 0.5; // ve / edm
-  double t_min = -1, t_max = -1; // < 0: the process's default range
+  double t_min = -1, t_max = -1;                                // < 0: the process's default range
 };
 
 std::unique_ptr<Process> make_process(const ProcessParams& p);

@@ -9,10 +9,10 @@ namespace itslab {
 struct ScheduleParams {
   std::string type = "karras";
   int steps = 20;
-  double rho = 7.0;             // karras exponent
-  double s = 0.008;             // cosine offset
-  std::vector<double> sigmas;   // custom: descending σ_edm values
-  std::vector<double> times;    // custom: descending process times (alternative to sigmas)
+  double rho = 7.0;           // karras exponent
+  double s = 0.008;           // cosine offset
+  std::vector<double> sigmas; // custom: descending σ_edm values
+  std::vector<double> times;  // custom: descending process times (alternative to sigmas)
 };
 
 // M steps as M+1 nodes descending in noise; node M is always the data end (σ = 0, α = 1).

@@ -28,7 +28,8 @@ public:
     if (c > 0) {
       Tensor& z = scratch(cx.be, z_, x);
       cx.noise(z, i);
-      cx.be.lincomb(x, {{&x, k / p.sigma}, {&D, q.alpha - k * p.alpha / p.sigma}, {&z, s_noise_ * c}});
+      cx.be.lincomb(x,
+                    {{&x, k / p.sigma}, {&D, q.alpha - k * p.alpha / p.sigma}, {&z, s_noise_ * c}});
     } else {
       cx.be.lincomb(x, {{&x, k / p.sigma}, {&D, q.alpha - k * p.alpha / p.sigma}});
     }

@@ -24,9 +24,8 @@ public:
     const bool second = i > 0 && last_step_ == i - 1 && std::isfinite(h) && std::isfinite(h_prev_);
     if (second) {
       const double r0 = h_prev_ / h;
-      c.be.lincomb(x, {{&x, q.sigma / p.sigma},
-                       {&D, phi * (1 + 0.5 / r0)},
-                       {&D_prev_, -phi * 0.5 / r0}});
+      c.be.lincomb(
+          x, {{&x, q.sigma / p.sigma}, {&D, phi * (1 + 0.5 / r0)}, {&D_prev_, -phi * 0.5 / r0}});
     } else {
       c.be.lincomb(x, {{&x, q.sigma / p.sigma}, {&D, phi}});
     }
@@ -44,6 +43,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<Solver> make_dpmpp_2m() { return std::make_unique<DpmSolverPP2M>(); }
+std::unique_ptr<Solver> make_dpmpp_2m() {
+  return std::make_unique<DpmSolverPP2M>();
+}
 
 } // namespace itslab

@@ -25,6 +25,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<Solver> make_euler() { return std::make_unique<Euler>(); }
+std::unique_ptr<Solver> make_euler() {
+  return std::make_unique<Euler>();
+}
 
 } // namespace itslab

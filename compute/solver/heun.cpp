@@ -31,7 +31,9 @@ public:
       const double dt = c.grid.t[i + 1] - c.grid.t[i];
       const double a1 = p.dsigma / p.sigma, b1 = p.dalpha - p.dsigma * p.alpha / p.sigma;
       const double a2 = q.dsigma / q.sigma, b2 = q.dalpha - q.dsigma * q.alpha / q.sigma;
-      c.be.lincomb(x, {{&x, 1 + 0.5 * dt * a1}, {&D, 0.5 * dt * b1}, {&x2, 0.5 * dt * a2},
+      c.be.lincomb(x, {{&x, 1 + 0.5 * dt * a1},
+                       {&D, 0.5 * dt * b1},
+                       {&x2, 0.5 * dt * a2},
                        {&D2, 0.5 * dt * b2}});
     } else {
       // x̃' = x̃ + (ρ' − ρ)(ε̂1 + ε̂2)/2 with x̃ = x/α, ε̂ = (x − αD)/σ, then x' = α' x̃'
@@ -50,6 +52,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<Solver> make_heun() { return std::make_unique<Heun>(); }
+std::unique_ptr<Solver> make_heun() {
+  return std::make_unique<Heun>();
+}
 
 } // namespace itslab

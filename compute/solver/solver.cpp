@@ -5,7 +5,8 @@
 namespace itslab {
 
 void SolverContext::noise(Tensor& z, int i, int k) const {
-  be.fill_normal(z, {seed, static_cast<uint32_t>(Stream::solver_noise) + 16u * static_cast<uint32_t>(k),
+  be.fill_normal(z, {seed,
+                     static_cast<uint32_t>(Stream::solver_noise) + 16u * static_cast<uint32_t>(k),
                      static_cast<uint32_t>(i), 0});
 }
 

@@ -15,8 +15,8 @@ struct SolverContext {
   const Model& model;
   const Process& process;
   const StepGrid& grid;
-  int cls = -1;       // class to condition on, −1 for unconditional
-  uint64_t seed = 0;  // noise of stochastic solvers: Philox (seed, solver_noise + 16·k, step)
+  int cls = -1;      // class to condition on, −1 for unconditional
+  uint64_t seed = 0; // noise of stochastic solvers: Philox (seed, solver_noise + 16·k, step)
 
   // D(x) at grid node i (the data prediction every solver is written in).
   void denoise(Tensor& x0, const Tensor& x, int i) const {

@@ -1,6 +1,6 @@
 // itslab-cli end to end: runs the built binary and checks its exit codes, messages and files.
-#include "core/file_io.hpp"
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "core/philox.hpp"
 #include "io/npy.hpp"
 #include "io/preset.hpp"
@@ -51,8 +51,9 @@ Result cli(const QStringList& args) {
   return r;
 }
 
-bool clean_exit(const Result& r) { return r.finished && r.status == QProcess::NormalExit; }
-
+bool clean_exit(const Result& r) {
+  return r.finished && r.status == QProcess::NormalExit;
+}
 
 void spit(const std::string& path, const std::string& bytes) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
@@ -153,7 +154,8 @@ void TestCli::validate_bad_file() {
   spit(path("bad-gmm.json"), j.dump());
   const Result g = cli({"validate", qpath("bad-gmm.json")});
   QVERIFY2(clean_exit(g) && g.code == 1, g.describe().c_str());
-  QVERIFY2(contains(g.err, "model.gmm.covariances[0]: not positive definite"), g.describe().c_str());
+  QVERIFY2(contains(g.err, "model.gmm.covariances[0]: not positive definite"),
+           g.describe().c_str());
 
   // A missing file exits 1 naming it.
   const Result m = cli({"validate", qpath("nowhere.json")});
@@ -191,7 +193,8 @@ void TestCli::sample_writes_outputs() {
   QVERIFY(rep["wall_ms"].is_number() && rep["wall_ms"].get<double>() > 0);
   QVERIFY(rep["metrics"].contains("frechet"));
   const double frechet = rep["metrics"]["frechet"].get<double>();
-  QVERIFY2(std::isfinite(frechet) && frechet >= 0 && frechet < 0.1, std::to_string(frechet).c_str());
+  QVERIFY2(std::isfinite(frechet) && frechet >= 0 && frechet < 0.1,
+           std::to_string(frechet).c_str());
   QVERIFY(rep["backend"].is_string() && !rep["backend"].get<std::string>().empty());
   QCOMPARE(rep["preset"]["schema"].get<std::string>(), std::string(itslab::kPresetSchema));
   QCOMPARE(rep["preset"]["particles"]["count"].get<int64_t>(), int64_t{4096});
@@ -219,7 +222,8 @@ void TestCli::sample_init_overrides_count() {
   itslab::write_npy(path("z.npy"), z.data(), z.rows(), z.cols());
   const Result a = cli({"sample", "--init", qpath("z.npy"), "--out", qpath("a.npy")});
   QVERIFY2(clean_exit(a) && a.code == 0, a.describe().c_str());
-  const Result b = cli({"sample", "--init", qpath("z.npy"), "--out", qpath("b.npy"), "--seed", "7"});
+  const Result b =
+      cli({"sample", "--init", qpath("z.npy"), "--out", qpath("b.npy"), "--seed", "7"});
   QVERIFY2(clean_exit(b) && b.code == 0, b.describe().c_str());
   const RowMatrixXf A = itslab::read_npy(path("a.npy"));
   QCOMPARE(A.rows(), Eigen::Index{100});
@@ -248,8 +252,8 @@ void TestCli::sample_init_overrides_count() {
 
 void TestCli::first_particles_do_not_depend_on_count() {
   QVERIFY2(full_.rows() == 4096, "needs sample_writes_outputs");
-  const Result r = cli({"sample", "--preset", "default", "--particles", "100", "--out",
-                        qpath("x100.npy")});
+  const Result r =
+      cli({"sample", "--preset", "default", "--particles", "100", "--out", qpath("x100.npy")});
   QVERIFY2(clean_exit(r) && r.code == 0, r.describe().c_str());
   const RowMatrixXf X = itslab::read_npy(path("x100.npy"));
   QCOMPARE(X.rows(), Eigen::Index{100});
@@ -266,8 +270,8 @@ void TestCli::bad_flags_fail_cleanly_data() {
   QTest::addColumn<QString>("expected");
   QTest::newRow("particles 0") << QStringList{"sample", "--particles", "0"} << "--particles";
   QTest::newRow("particles -3") << QStringList{"sample", "--particles", "-3"} << "--particles";
-  QTest::newRow("particles huge")
-      << QStringList{"sample", "--particles", "99999999999"} << "--particles";
+  QTest::newRow("particles huge") << QStringList{"sample", "--particles", "99999999999"}
+                                  << "--particles";
   QTest::newRow("seed abc") << QStringList{"sample", "--seed", "abc"} << "--seed";
   QTest::newRow("seed negative") << QStringList{"sample", "--seed", "-1"} << "--seed";
   QTest::newRow("seed trailing") << QStringList{"sample", "--seed", "12x"} << "--seed";

@@ -1,8 +1,8 @@
 // Presets: every built-in preset loads and builds, text and file round trips are exact,
 // unknown fields warn and survive saving, every bad preset is rejected with the JSON path of
 // each problem, and saving is atomic.
-#include "core/file_io.hpp"
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "engine/experiment.hpp"
 #include "io/preset.hpp"
 
@@ -22,13 +22,14 @@ using nlohmann::json;
 
 namespace {
 
-
 void spit(const std::string& path, const std::string& bytes) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f << bytes;
 }
 
-json default_json() { return json::parse(itslab::builtin_preset_text("default")); }
+json default_json() {
+  return json::parse(itslab::builtin_preset_text("default"));
+}
 
 // The message parse_checked_preset gives, or "" when the text is accepted.
 std::string error_of(const std::string& text) {
@@ -166,7 +167,8 @@ void TestPreset::unknown_fields_warn_and_survive() {
   j["model"]["origin"] = 42;
   j["particles"]["spare"] = true;
   const auto l = itslab::parse_checked_preset(j.dump(), "test");
-  QVERIFY2(has(l.warnings, "my_top: unknown field"), l.warnings.empty() ? "" : l.warnings[0].c_str());
+  QVERIFY2(has(l.warnings, "my_top: unknown field"),
+           l.warnings.empty() ? "" : l.warnings[0].c_str());
   QVERIFY(has(l.warnings, "solver.my_note: unknown field"));
   QVERIFY(has(l.warnings, "model.origin: unknown field"));
   QVERIFY(has(l.warnings, "particles.spare: unknown field"));
@@ -247,8 +249,7 @@ void TestPreset::inline_gmm_not_positive_definite() {
   gmm["weights"][0] = "heavy";
   j["model"] = {{"gmm", gmm}};
   const std::string msg4 = error_of(j.dump());
-  QVERIFY2(msg4.find("model.gmm.weights[0]: must be a number") != std::string::npos,
-           msg4.c_str());
+  QVERIFY2(msg4.find("model.gmm.weights[0]: must be a number") != std::string::npos, msg4.c_str());
 }
 
 // Each row: a JSON merge patch (RFC 7386, null deletes) applied to the default preset and text
@@ -256,44 +257,48 @@ void TestPreset::inline_gmm_not_positive_definite() {
 void TestPreset::bad_presets_data() {
   QTest::addColumn<QString>("patch");
   QTest::addColumn<QString>("expected");
-  QTest::newRow("count wrong type")
-      << R"({"particles": {"count": "many"}})" << "particles.count: must be an integer";
-  QTest::newRow("count fractional")
-      << R"({"particles": {"count": 2.5}})" << "particles.count: must be an integer";
-  QTest::newRow("count negative")
-      << R"({"particles": {"count": -5}})" << "particles.count: must be ≥ 1, got -5";
-  QTest::newRow("count zero")
-      << R"({"particles": {"count": 0}})" << "particles.count: must be ≥ 1, got 0";
+  QTest::newRow("count wrong type") << R"({"particles": {"count": "many"}})"
+                                    << "particles.count: must be an integer";
+  QTest::newRow("count fractional") << R"({"particles": {"count": 2.5}})"
+                                    << "particles.count: must be an integer";
+  QTest::newRow("count negative") << R"({"particles": {"count": -5}})"
+                                  << "particles.count: must be ≥ 1, got -5";
+  QTest::newRow("count zero") << R"({"particles": {"count": 0}})"
+                              << "particles.count: must be ≥ 1, got 0";
   QTest::newRow("count missing") << R"({"particles": {"count": null}})"
                                  << "particles.count: missing";
-  QTest::newRow("no solver") << R"({"solver": null})" << "solver: missing";
-  QTest::newRow("no model") << R"({"model": null})" << "model: missing";
-  QTest::newRow("no solver type") << R"({"solver": {"type": null}})" << "solver.type: missing";
-  QTest::newRow("solver not object") << R"({"solver": "euler"})" << "solver: must be an object";
-  QTest::newRow("unknown solver")
-      << R"({"solver": {"type": "foo"}})" << "solver.type: unknown solver 'foo'";
-  QTest::newRow("unknown schedule")
-      << R"({"schedule": {"type": "zigzag"}})" << "schedule.type: unknown schedule 'zigzag'";
-  QTest::newRow("unknown process")
-      << R"({"process": {"type": "vx"}})" << "process.type: unknown process 'vx'";
-  QTest::newRow("ddim eta too big")
-      << R"({"solver": {"type": "ddim", "eta": 2}})" << "solver.eta: must be ≤ 1, got 2";
-  QTest::newRow("ddim eta negative")
-      << R"({"solver": {"type": "ddim", "eta": -0.5}})" << "solver.eta: must be ≥ 0, got -0.5";
-  QTest::newRow("eta wrong type")
-      << R"({"solver": {"type": "ddim", "eta": "0.5"}})" << "solver.eta: must be a number";
-  QTest::newRow("em form choice")
-      << R"({"solver": {"type": "euler_maruyama", "form": "fancy"}})"
-      << "solver.form: must be one of the listed choices, got 'fancy'";
-  QTest::newRow("steps zero") << R"({"schedule": {"steps": 0}})" << "schedule.steps: must be ≥ 1";
-  QTest::newRow("steps fractional")
-      << R"({"schedule": {"steps": 2.5}})" << "schedule.steps: must be an integer";
-  QTest::newRow("sigma_max below sigma_min")
-      << R"({"process": {"sigma_min": 5, "sigma_max": 1}})" << "process.sigma_max: must be > sigma_min";
-  QTest::newRow("sigma_max equals sigma_min")
-      << R"({"process": {"sigma_min": 1, "sigma_max": 1}})" << "process.sigma_max: must be > sigma_min";
-  QTest::newRow("sigma_min zero")
-      << R"({"process": {"sigma_min": 0}})" << "process.sigma_min: must be > 0, got 0";
+  QTest::newRow("no solver") << R"({"solver": null})"
+                             << "solver: missing";
+  QTest::newRow("no model") << R"({"model": null})"
+                            << "model: missing";
+  QTest::newRow("no solver type") << R"({"solver": {"type": null}})"
+                                  << "solver.type: missing";
+  QTest::newRow("solver not object") << R"({"solver": "euler"})"
+                                     << "solver: must be an object";
+  QTest::newRow("unknown solver") << R"({"solver": {"type": "foo"}})"
+                                  << "solver.type: unknown solver 'foo'";
+  QTest::newRow("unknown schedule") << R"({"schedule": {"type": "zigzag"}})"
+                                    << "schedule.type: unknown schedule 'zigzag'";
+  QTest::newRow("unknown process") << R"({"process": {"type": "vx"}})"
+                                   << "process.type: unknown process 'vx'";
+  QTest::newRow("ddim eta too big") << R"({"solver": {"type": "ddim", "eta": 2}})"
+                                    << "solver.eta: must be ≤ 1, got 2";
+  QTest::newRow("ddim eta negative") << R"({"solver": {"type": "ddim", "eta": -0.5}})"
+                                     << "solver.eta: must be ≥ 0, got -0.5";
+  QTest::newRow("eta wrong type") << R"({"solver": {"type": "ddim", "eta": "0.5"}})"
+                                  << "solver.eta: must be a number";
+  QTest::newRow("em form choice") << R"({"solver": {"type": "euler_maruyama", "form": "fancy"}})"
+                                  << "solver.form: must be one of the listed choices, got 'fancy'";
+  QTest::newRow("steps zero") << R"({"schedule": {"steps": 0}})"
+                              << "schedule.steps: must be ≥ 1";
+  QTest::newRow("steps fractional") << R"({"schedule": {"steps": 2.5}})"
+                                    << "schedule.steps: must be an integer";
+  QTest::newRow("sigma_max below sigma_min") << R"({"process": {"sigma_min": 5, "sigma_max": 1}})"
+                                             << "process.sigma_max: must be > sigma_min";
+  QTest::newRow("sigma_max equals sigma_min") << R"({"process": {"sigma_min": 1, "sigma_max": 1}})"
+                                              << "process.sigma_max: must be > sigma_min";
+  QTest::newRow("sigma_min zero") << R"({"process": {"sigma_min": 0}})"
+                                  << "process.sigma_min: must be > 0, got 0";
   QTest::newRow("beta_max below beta_min")
       << R"({"process": {"type": "vp_linear", "sigma_min": null, "sigma_max": null,
              "sigma_data": null, "beta_min": 20, "beta_max": 0.1}})"
@@ -304,25 +309,25 @@ void TestPreset::bad_presets_data() {
       << "process.t_max: must be < 1 for vp_cosine";
   QTest::newRow("wrong schema") << R"({"schema": "itslab.preset/2"})"
                                 << "schema: unsupported schema 'itslab.preset/2'";
-  QTest::newRow("no schema") << R"({"schema": null})" << "schema: missing";
-  QTest::newRow("negative seed") << R"({"seed": -1})" << "seed: must be ≥ 0, got -1";
-  QTest::newRow("seed string")
-      << R"({"seed": "7"})" << "seed: must be a non-negative integer, got string";
+  QTest::newRow("no schema") << R"({"schema": null})"
+                             << "schema: missing";
+  QTest::newRow("negative seed") << R"({"seed": -1})"
+                                 << "seed: must be ≥ 0, got -1";
+  QTest::newRow("seed string") << R"({"seed": "7"})"
+                               << "seed: must be a non-negative integer, got string";
   QTest::newRow("builtin and gmm")
       << QString::fromStdString(json{{"model", {{"gmm", kGmmIso}}}}.dump())
       << "model: give exactly one of 'builtin' and 'gmm'";
-  QTest::newRow("neither builtin nor gmm")
-      << R"({"model": {"builtin": null, "class": 1}})"
-      << "model: give exactly one of 'builtin' and 'gmm'";
-  QTest::newRow("unknown builtin model")
-      << R"({"model": {"builtin": "gmm/nine-gaussians"}})"
-      << "model.builtin: unknown model 'gmm/nine-gaussians'";
-  QTest::newRow("builtin not string")
-      << R"({"model": {"builtin": 8}})" << "model.builtin: must be a string";
-  QTest::newRow("class too large")
-      << R"({"model": {"class": 99}})" << "model.class: the model has 8 classes, got class 99";
-  QTest::newRow("class below -1")
-      << R"({"model": {"class": -2}})" << "model.class: must be ≥ -1, got -2";
+  QTest::newRow("neither builtin nor gmm") << R"({"model": {"builtin": null, "class": 1}})"
+                                           << "model: give exactly one of 'builtin' and 'gmm'";
+  QTest::newRow("unknown builtin model") << R"({"model": {"builtin": "gmm/nine-gaussians"}})"
+                                         << "model.builtin: unknown model 'gmm/nine-gaussians'";
+  QTest::newRow("builtin not string") << R"({"model": {"builtin": 8}})"
+                                      << "model.builtin: must be a string";
+  QTest::newRow("class too large") << R"({"model": {"class": 99}})"
+                                   << "model.class: the model has 8 classes, got class 99";
+  QTest::newRow("class below -1") << R"({"model": {"class": -2}})"
+                                  << "model.class: must be ≥ -1, got -2";
   QTest::newRow("custom not decreasing")
       << R"({"schedule": {"type": "custom", "steps": null, "rho": null, "sigmas": [10, 20, 1]}})"
       << "schedule: nodes must be strictly decreasing";
@@ -333,13 +338,14 @@ void TestPreset::bad_presets_data() {
   QTest::newRow("custom sigma not number")
       << R"({"schedule": {"type": "custom", "steps": null, "rho": null, "sigmas": [10, "x"]}})"
       << "schedule.sigmas[1]: must be a number";
-  QTest::newRow("unknown backend")
-      << R"({"backend": "cuda"})" << "backend: unknown backend 'cuda'";
-  QTest::newRow("unknown metric")
-      << R"({"metrics": ["frechet", "fid"]})" << "metrics[1]: unknown metric 'fid'";
-  QTest::newRow("metrics not array")
-      << R"({"metrics": "frechet"})" << "metrics: must be an array";
-  QTest::newRow("name not string") << R"({"name": 3})" << "name: must be a string";
+  QTest::newRow("unknown backend") << R"({"backend": "cuda"})"
+                                   << "backend: unknown backend 'cuda'";
+  QTest::newRow("unknown metric") << R"({"metrics": ["frechet", "fid"]})"
+                                  << "metrics[1]: unknown metric 'fid'";
+  QTest::newRow("metrics not array") << R"({"metrics": "frechet"})"
+                                     << "metrics: must be an array";
+  QTest::newRow("name not string") << R"({"name": 3})"
+                                   << "name: must be a string";
 }
 
 void TestPreset::bad_presets() {

@@ -28,7 +28,8 @@ private slots:
       const GaussianMixture g = builtin_gmm(id);
       const ModeCoverage m = mode_coverage(g, g.sample(20000, 4, 9));
       QCOMPARE(m.covered, 1.0);
-      QVERIFY2(m.high_quality > 0.985 && m.high_quality < 0.995, qPrintable(QString::number(m.high_quality)));
+      QVERIFY2(m.high_quality > 0.985 && m.high_quality < 0.995,
+               qPrintable(QString::number(m.high_quality)));
       QVERIFY(m.mass_tv < 0.03);
     }
   }

@@ -53,8 +53,8 @@ private slots:
       const Eigen::Vector2d m = mu + a * S * C.inverse() * (x - a * mu);
       QVERIFY(rel(g.posterior_mean(x, a, s), m) < 1e-12);
       const Eigen::Vector2d r = x - a * mu;
-      const double lp = -std::log(2 * M_PI) - 0.5 * std::log(C.determinant()) -
-                        0.5 * r.dot(C.inverse() * r);
+      const double lp =
+          -std::log(2 * M_PI) - 0.5 * std::log(C.determinant()) - 0.5 * r.dot(C.inverse() * r);
       QVERIFY(std::abs(g.log_prob(x, a, s) - lp) < 1e-12);
     }
   }
@@ -104,7 +104,8 @@ private slots:
     const double a = 0.9, s = 0.5;
     double total = 0;
     for (int c = 0; c < 2; ++c) {
-      const double direct = std::log(g.class_weight(c)) + g.log_prob(x, a, s, c) - g.log_prob(x, a, s);
+      const double direct =
+          std::log(g.class_weight(c)) + g.log_prob(x, a, s, c) - g.log_prob(x, a, s);
       QVERIFY(std::abs(g.class_log_prob(x, a, s, c) - direct) < 1e-12);
       total += std::exp(g.class_log_prob(x, a, s, c));
     }
@@ -120,8 +121,8 @@ private slots:
   // rounding (relative 1e-6), for full and isotropic mixtures, conditional and not.
   void kernelMatchesHost() {
     CpuBackend be;
-    for (const GaussianMixture& g : {full_mixture(), builtin_gmm("gmm/high-dim-64"),
-                                     builtin_gmm("gmm/checkerboard")}) {
+    for (const GaussianMixture& g :
+         {full_mixture(), builtin_gmm("gmm/high-dim-64"), builtin_gmm("gmm/checkerboard")}) {
       const int d = g.dim(), n = 64;
       Tensor x = be.alloc(n, d), out = be.alloc(n, d);
       be.fill_normal(x, {3, 0, 0, 0});

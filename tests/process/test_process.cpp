@@ -38,8 +38,10 @@ private slots:
         const double h = 1e-6 * std::max(1.0, t);
         const double da = (P->alpha(t + h) - P->alpha(t - h)) / (2 * h);
         const double ds = (P->sigma(t + h) - P->sigma(t - h)) / (2 * h);
-        QVERIFY2(std::abs(da - P->dalpha(t)) < 1e-6 * (1 + std::abs(da)), qPrintable(QString::fromStdString(P->type())));
-        QVERIFY2(std::abs(ds - P->dsigma(t)) < 1e-6 * (1 + std::abs(ds)), qPrintable(QString::fromStdString(P->type())));
+        QVERIFY2(std::abs(da - P->dalpha(t)) < 1e-6 * (1 + std::abs(da)),
+                 qPrintable(QString::fromStdString(P->type())));
+        QVERIFY2(std::abs(ds - P->dsigma(t)) < 1e-6 * (1 + std::abs(ds)),
+                 qPrintable(QString::fromStdString(P->type())));
       }
   }
 

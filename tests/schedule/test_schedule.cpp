@@ -45,8 +45,9 @@ private slots:
           QCOMPARE(g.point[M].sigma, 0.0);
           if (std::string(st) != "uniform" || P->t_min() == 0) {
             // σ-space schedules start at σ_edm(t_max) (clipped to t = 0.999 for flow)
-            const double top = P->is_flow() && std::string(st) != "uniform" ? P->sigma_edm(0.999)
-                                                                             : P->sigma_edm(P->t_max());
+            const double top = P->is_flow() && std::string(st) != "uniform"
+                                   ? P->sigma_edm(0.999)
+                                   : P->sigma_edm(P->t_max());
             QVERIFY2(std::abs(g.sigma[0] - top) <= 1e-9 * top || std::isinf(top), qPrintable(what));
           } else {
             QVERIFY(std::abs(g.t[0] - P->t_max()) < 1e-12);
@@ -77,7 +78,8 @@ private slots:
   void cosineValues() {
     const auto P = process("edm");
     const StepGrid g = grid("cosine", 10, *P);
-    const double want[] = {80, 5.3657, 2.6892, 1.7155, 1.1884, 0.8414, 0.5829, 0.3717, 0.1861, 0.002, 0};
+    const double want[] = {80,     5.3657, 2.6892, 1.7155, 1.1884, 0.8414,
+                           0.5829, 0.3717, 0.1861, 0.002,  0};
     for (int i = 0; i <= 10; ++i)
       QVERIFY2(std::abs(g.sigma[i] - want[i]) < 1e-4 * std::max(1.0, want[i]),
                qPrintable(QString::number(i) + ": " + QString::number(g.sigma[i], 'g', 8)));

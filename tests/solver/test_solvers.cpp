@@ -17,14 +17,14 @@ std::string process_json(const std::string& p) {
 }
 
 Preset make_preset(const std::string& process, const std::string& schedule, int steps,
-                   const std::string& solver, int64_t n, const std::string& model = "gmm/eight-gaussians",
+                   const std::string& solver, int64_t n,
+                   const std::string& model = "gmm/eight-gaussians",
                    const std::string& solver_extra = "") {
-  const std::string text = R"({"schema": "itslab.preset/1", "seed": 3, "model": {"builtin": ")" +
-                           model + R"("}, "process": )" + process_json(process) +
-                           R"(, "schedule": {"type": ")" + schedule +
-                           R"(", "steps": )" + std::to_string(steps) + R"(}, "solver": {"type": ")" +
-                           solver + "\"" + solver_extra + R"(}, "particles": {"count": )" +
-                           std::to_string(n) + R"(}, "metrics": []})";
+  const std::string text =
+      R"({"schema": "itslab.preset/1", "seed": 3, "model": {"builtin": ")" + model +
+      R"("}, "process": )" + process_json(process) + R"(, "schedule": {"type": ")" + schedule +
+      R"(", "steps": )" + std::to_string(steps) + R"(}, "solver": {"type": ")" + solver + "\"" +
+      solver_extra + R"(}, "particles": {"count": )" + std::to_string(n) + R"(}, "metrics": []})";
   return parse_checked_preset(text, "test").preset;
 }
 
@@ -78,11 +78,14 @@ private slots:
     QTest::addColumn<double>("order");
     for (const char* s : {"euler", "heun", "dpmpp_2m"}) {
       const double order = std::string(s) == "euler" ? 1 : 2;
-      QTest::newRow((std::string("edm/") + s).c_str()) << "edm" << "karras" << s << order;
-      QTest::newRow((std::string("vp_linear/") + s).c_str()) << "vp_linear" << "logsnr" << s << order;
+      QTest::newRow((std::string("edm/") + s).c_str()) << "edm"
+                                                       << "karras" << s << order;
+      QTest::newRow((std::string("vp_linear/") + s).c_str()) << "vp_linear"
+                                                             << "logsnr" << s << order;
       // the flow grid is uniform in t down to a fixed t_min = 0.02, so every M stops at one time
       QTest::newRow((std::string("flow/") + s).c_str())
-          << R"({"type": "flow_linear", "t_min": 0.02})" << "uniform" << s << order;
+          << R"({"type": "flow_linear", "t_min": 0.02})"
+          << "uniform" << s << order;
     }
   }
 
@@ -97,12 +100,14 @@ private slots:
     QFETCH(QString, solver);
     QFETCH(double, order);
     const int n = 256;
-    const Preset ref_p = make_preset(process.toStdString(), schedule.toStdString(), 2000, "dpmpp_2m", n);
+    const Preset ref_p =
+        make_preset(process.toStdString(), schedule.toStdString(), 2000, "dpmpp_2m", n);
     const RowMatrixXf ref = run_until(ref_p, 1999);
     const std::vector<int> steps = {32, 48, 64, 96, 128};
     std::vector<double> err;
     for (int M : steps) {
-      Preset p = make_preset(process.toStdString(), schedule.toStdString(), M, solver.toStdString(), n);
+      Preset p =
+          make_preset(process.toStdString(), schedule.toStdString(), M, solver.toStdString(), n);
       err.push_back(rms(run_until(p, M - 1), ref));
     }
     const double s = slope(steps, err);
@@ -120,13 +125,14 @@ private slots:
       const std::string sched = std::string(proc) == "flow_linear" ? "uniform" : "karras";
       const RowMatrixXf euler = run_until(make_preset(proc, sched, 15, "euler", 300), 15);
       const RowMatrixXf ddim0 = run_until(make_preset(proc, sched, 15, "ddim", 300), 15);
-      const RowMatrixXf em0 = run_until(
-          make_preset(proc, sched, 15, "euler_maruyama", 300, "gmm/eight-gaussians",
-                      R"(, "diffusion_scale": 0)"),
-          15);
+      const RowMatrixXf em0 =
+          run_until(make_preset(proc, sched, 15, "euler_maruyama", 300, "gmm/eight-gaussians",
+                                R"(, "diffusion_scale": 0)"),
+                    15);
       QVERIFY(rms(euler, ddim0) < 1e-5);
       QVERIFY(rms(euler, em0) < 1e-5);
-      const RowMatrixXf ddim1 = run_until(make_preset(proc, sched, 15, "ddim", 300, "gmm/eight-gaussians", R"(, "eta": 1)"), 15);
+      const RowMatrixXf ddim1 = run_until(
+          make_preset(proc, sched, 15, "ddim", 300, "gmm/eight-gaussians", R"(, "eta": 1)"), 15);
       const RowMatrixXf em1 = run_until(make_preset(proc, sched, 15, "euler_maruyama", 300), 15);
       QVERIFY2(rms(ddim1, em1) < 1e-5, proc);
       QVERIFY(rms(ddim1, ddim0) > 0.1); // the noise really entered
@@ -135,7 +141,8 @@ private slots:
 
   // NFE per run: M for one-evaluation solvers, 2M − 1 for Heun (last step is Euler).
   void nfe() {
-    for (const char* s : {"euler", "heun", "ddim", "euler_ancestral", "euler_maruyama", "dpmpp_2m"}) {
+    for (const char* s :
+         {"euler", "heun", "ddim", "euler_ancestral", "euler_maruyama", "dpmpp_2m"}) {
       int nfe = 0;
       run_until(make_preset("edm", "karras", 10, s, 8), 10, &nfe);
       QCOMPARE(nfe, std::string(s) == "heun" ? 19 : 10);
@@ -147,14 +154,21 @@ private slots:
     QTest::addColumn<QString>("schedule");
     QTest::addColumn<QString>("solver");
     QTest::addColumn<QString>("extra");
-    const char* solvers[] = {"euler", "heun", "ddim", "euler_ancestral", "euler_maruyama", "dpmpp_2m"};
+    const char* solvers[] = {"euler",           "heun",           "ddim",
+                             "euler_ancestral", "euler_maruyama", "dpmpp_2m"};
     for (const char* s : solvers) {
-      QTest::newRow((std::string("edm/") + s).c_str()) << "edm" << "karras" << s << "";
-      QTest::newRow((std::string("vp_linear/") + s).c_str()) << "vp_linear" << "logsnr" << s << "";
+      QTest::newRow((std::string("edm/") + s).c_str()) << "edm"
+                                                       << "karras" << s << "";
+      QTest::newRow((std::string("vp_linear/") + s).c_str()) << "vp_linear"
+                                                             << "logsnr" << s << "";
     }
-    QTest::newRow("ve/euler_maruyama plain") << "ve" << "exponential" << "euler_maruyama"
+    QTest::newRow("ve/euler_maruyama plain") << "ve"
+                                             << "exponential"
+                                             << "euler_maruyama"
                                              << R"(, "form": "plain")";
-    QTest::newRow("flow/euler_maruyama γ=0.5") << "flow_linear" << "karras" << "euler_maruyama"
+    QTest::newRow("flow/euler_maruyama γ=0.5") << "flow_linear"
+                                               << "karras"
+                                               << "euler_maruyama"
                                                << R"(, "diffusion_scale": 0.5)";
   }
 
@@ -168,8 +182,9 @@ private slots:
     QFETCH(QString, schedule);
     QFETCH(QString, solver);
     QFETCH(QString, extra);
-    const Preset p = make_preset(process.toStdString(), schedule.toStdString(), 200,
-                                 solver.toStdString(), 16384, "gmm/eight-gaussians", extra.toStdString());
+    const Preset p =
+        make_preset(process.toStdString(), schedule.toStdString(), 200, solver.toStdString(), 16384,
+                    "gmm/eight-gaussians", extra.toStdString());
     const Experiment e = build_experiment(p);
     const RowMatrixXf X = run_until(p, 200);
     const RowMatrixXf Y = e.model->sample(16384, 99, 2);
@@ -193,13 +208,15 @@ private slots:
     const RowMatrixXf X = run_until(p, 30);
     int in_class = 0;
     for (int i = 0; i < X.rows(); ++i)
-      in_class += e.model->class_log_prob(X.row(i).transpose().cast<double>(), 1, 0, 5) > std::log(0.5);
+      in_class +=
+          e.model->class_log_prob(X.row(i).transpose().cast<double>(), 1, 0, 5) > std::log(0.5);
     QVERIFY(in_class > 1970); // ≈ 0.2 % of exact class-5 samples fall nearer a neighbour
   }
 
   // Flow starts at t = 1 where α = 0: every solver must stay finite there.
   void flowStartsAtPureNoise() {
-    for (const char* s : {"euler", "heun", "ddim", "euler_ancestral", "euler_maruyama", "dpmpp_2m"}) {
+    for (const char* s :
+         {"euler", "heun", "ddim", "euler_ancestral", "euler_maruyama", "dpmpp_2m"}) {
       const RowMatrixXf X = run_until(make_preset("flow_linear", "uniform", 8, s, 64), 8);
       QVERIFY2(X.allFinite(), s);
     }

@@ -170,7 +170,8 @@ void CpuBackend::lincomb(Tensor& y, std::initializer_list<LinTerm> terms) {
     check_same_shape(y, *t.x, "lincomb");
     if (t.row_scale && (t.row_scale->rows() != n || t.row_scale->cols() != 1))
       throw Error("lincomb: row scale must be [n, 1]");
-    raw.push_back({data(*t.x), static_cast<float>(t.a), t.row_scale ? data(*t.row_scale) : nullptr});
+    raw.push_back(
+        {data(*t.x), static_cast<float>(t.a), t.row_scale ? data(*t.row_scale) : nullptr});
   }
   float* out = data(y);
   // Each chunk is summed into a stack buffer before y is written, so y may alias an input.
@@ -250,8 +251,8 @@ void CpuBackend::row_reduce(Tensor& out, const Tensor& x, RowOp op) {
   }
 }
 
-void CpuBackend::gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelParams& gmm,
-                             double alpha, double sigma, int cls) {
+void CpuBackend::gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelParams& gmm, double alpha,
+                             double sigma, int cls) {
   check_same_shape(x0, x, "gmm_denoise");
   if (x.cols() != gmm.d)
     throw Error("gmm_denoise: particles have " + std::to_string(x.cols()) +
