@@ -8,9 +8,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 namespace itslab {
 
@@ -407,23 +407,18 @@ json preset_to_json(const Preset& p) {
   if (p.model_class >= 0)
     m["class"] = p.model_class;
   j["model"] = m;
-  for (const auto& [key, c] : {std::pair{"process", &p.process}, std::pair{"schedule", &p.schedule},
-                               std::pair{"solver", &p.solver}}) {
+  for (const auto& [key, c, specs] :
+       {std::tuple{"process", &p.process, &process_specs()},
+        std::tuple{"schedule", &p.schedule, &schedule_specs()},
+        std::tuple{"solver", &p.solver, &solver_specs()}}) {
     json cj{{"type", c->type}};
-    const TypeSpec* spec = find_spec(key == std::string("process")    ? process_specs()
-                                     : key == std::string("schedule") ? schedule_specs()
-                                                                      : solver_specs(),
-                                     c->type);
-    for (const auto& [k, v] : c->num) {
-      const bool integer =
-          spec && std::any_of(spec->params.begin(), spec->params.end(), [&](const ParamSpec& s) {
-            return s.name == k && s.kind == ParamSpec::Kind::integer;
-          });
-      if (integer)
-        cj[k] = static_cast<int64_t>(v);
-      else
-        cj[k] = v;
-    }
+    for (const auto& [k, v] : c->num)
+      cj[k] = v;
+    // integer parameters are written as JSON integers
+    if (const TypeSpec* spec = find_spec(*specs, c->type))
+      for (const ParamSpec& s : spec->params)
+        if (s.kind == ParamSpec::Kind::integer && c->num.count(s.name))
+          cj[s.name] = static_cast<int64_t>(c->num.at(s.name));
     for (const auto& [k, v] : c->str)
       cj[k] = v;
     for (const auto& [k, v] : c->lists)
