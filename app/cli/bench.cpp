@@ -57,7 +57,7 @@ RowMatrixXf reference_dpmpp2m(const GaussianMixture& g, const StepGrid& grid, ui
   std::vector<double> c(K), inv(K), gain(K);
   for (int i = 0; i < M; ++i) {
     const double s = grid.sigma[i], s1 = grid.sigma[i + 1];
-    for (int k = 0; k < K; ++k) {
+    for (size_t k = 0; k < static_cast<size_t>(K); ++k) {
       const double lt = P.lambda[2 * k] + s * s;
       c[k] = P.log_w[k] - std::log(lt);
       inv[k] = 1 / lt;
@@ -70,7 +70,7 @@ RowMatrixXf reference_dpmpp2m(const GaussianMixture& g, const StepGrid& grid, ui
     for (int64_t p = 0; p < n; ++p) {
       const double x0 = x(p, 0), x1 = x(p, 1);
       double m = -1e300, tot = 0, a0 = 0, a1 = 0;
-      for (int k = 0; k < K; ++k) {
+      for (size_t k = 0; k < static_cast<size_t>(K); ++k) {
         const double z0 = x0 - P.mu[2 * k], z1 = x1 - P.mu[2 * k + 1];
         const double l = c[k] - 0.5 * (z0 * z0 + z1 * z1) * inv[k];
         const double mk0 = P.mu[2 * k] + gain[k] * z0, mk1 = P.mu[2 * k + 1] + gain[k] * z1;

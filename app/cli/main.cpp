@@ -1,12 +1,11 @@
 // itslab-cli: the headless front end (sample, presets, validate, info, export-preset, bench).
 #include "commands.hpp"
 
-#include "core/error.hpp"
-
 #include <CLI/CLI.hpp>
 #include <iostream>
 
-int main(int argc, char** argv) {
+namespace {
+int run(int argc, char** argv) {
   CLI::App app{"ITS Lab: inference-time scaling of diffusion and flow models (headless)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "itslab-cli 0.1.0");
@@ -15,9 +14,19 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
-  } catch (const itslab::Error& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
   }
   return itslab::cli::exit_code();
+}
+} // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    // itslab::Error carries the user-facing message; anything else is still reported, not fatal
+    std::cerr << "error: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "error: unknown failure\n";
+  }
+  return 1;
 }

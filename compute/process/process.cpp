@@ -80,7 +80,7 @@ private:
 class Ve final : public Process {
 public:
   Ve(double smin, double smax, double tmin, double tmax)
-      : smin_(smin), log_ratio_(std::log(smax / smin)), smax_(smax), tmin_(tmin), tmax_(tmax) {}
+      : smin_(smin), log_ratio_(std::log(smax / smin)), tmin_(tmin), tmax_(tmax) {}
   std::string type() const override { return "ve"; }
   double alpha(double) const override { return 1.0; }
   double sigma(double t) const override { return smin_ * std::exp(t * log_ratio_); }
@@ -94,7 +94,7 @@ public:
   double prior_scale() const override { return sigma(tmax_); }
 
 private:
-  double smin_, log_ratio_, smax_, tmin_, tmax_;
+  double smin_, log_ratio_, tmin_, tmax_;
 };
 
 // edm: α = 1, σ(t) = t (Karras et al. 2022; note §1.6).
