@@ -43,6 +43,11 @@ ScheduleParams schedule_params(const Component& c) {
   s.steps = static_cast<int>(get(c, "steps", s.steps));
   s.rho = get(c, "rho", s.rho);
   s.s = get(c, "s", s.s);
+  s.shift = get(c, "shift", s.shift);
+  if (auto it = c.str.find("table"); it != c.str.end())
+    s.table = it->second;
+  if (auto it = c.str.find("range"); it != c.str.end())
+    s.range = it->second;
   if (auto it = c.lists.find("sigmas"); it != c.lists.end())
     s.sigmas = it->second;
   if (auto it = c.lists.find("t"); it != c.lists.end())

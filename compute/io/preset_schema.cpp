@@ -65,6 +65,22 @@ const std::vector<TypeSpec>& schedule_specs() {
        "uniform time of a cosine VP process between the same σ ends",
        {steps, num("s", 0.008, 0, 1, "cosine offset s", false)}},
       {"exponential", "σ = exp(linspace(log σ_max, log σ_min, M))", {steps}},
+      {"polyexponential",
+       "σ = exp(r^ρ (log σ_max − log σ_min) + log σ_min), r = linspace(1, 0, M) (k-diffusion)",
+       {steps, num("rho", 1, 0, 100, "ρ: 1 is the exponential schedule; larger puts steps near σ_min")}},
+      {"ays",
+       "Align Your Steps (Sabour et al. 2024): a published 10-step table, log-linearly "
+       "interpolated to M steps; the last level is replaced by σ = 0 (ComfyUI's convention)",
+       {steps,
+        {"table", K::text, 0, 0, 0, false, {"sd15", "sdxl", "svd"}, "sd15",
+         "which published table: Stable Diffusion 1.5, SDXL or Stable Video Diffusion"},
+        {"range", K::text, 0, 0, 0, false, {"process", "table"}, "process",
+         "'process' maps the table's σ range log-linearly onto the process's; 'table' uses the "
+         "published σ values as they are"}}},
+      {"time_shift",
+       "uniform in t, then shifted t' = s·t/(1 + (s−1)·t) on t/t_max (SD3 / Flux; for flows "
+       "λ' = λ − log s): s > 1 spends more steps at high noise",
+       {steps, num("shift", 3, 0, 100, "shift s (SD3 default 3; Flux 1024² ≈ 3.16)")}},
       {"custom",
        "an explicit descending list of σ_edm values ('sigmas') or process times ('t'); σ = 0 is "
        "appended",

@@ -60,6 +60,23 @@ std::vector<double> sigmas_for(const ScheduleParams& p, const Process& P) {
     // uniform in λ over the process's own range (DPM-Solver skip_type='logSNR')
     for (double l : linspace(-std::log(smax), -std::log(smin), M))
       sig.push_back(std::exp(-l));
+  } else if (p.type == "polyexponential") {
+    // k-diffusion get_sigmas_polyexponential: ramp = linspace(1, 0, M)^ρ
+    for (double r : linspace(1, 0, M))
+      sig.push_back(
+          std::exp(std::pow(r, p.rho) * (std::log(smax) - std::log(smin)) + std::log(smin)));
+  } else if (p.type == "ays") {
+    // ComfyUI's convention: M + 1 interpolated levels, the last replaced by the data end
+    sig = ays_sigmas(p.table, M);
+    sig.pop_back();
+    if (p.range == "process") {
+      // log-linear map of the table's [σ_min, σ_max] onto the process's
+      const std::vector<double> ends = ays_sigmas(p.table, 10);
+      const double a = std::log(ends.back()), b = std::log(ends.front());
+      for (double& v : sig)
+        v = std::exp(std::log(smin) +
+                     (std::log(v) - a) / (b - a) * (std::log(smax) - std::log(smin)));
+    }
   } else if (p.type == "cosine") {
     // uniform time of a vp_cosine process between the same σ ends (note §3.2)
     for (double t : linspace(cosine_t(smax, p.s), cosine_t(smin, p.s), M))
@@ -71,7 +88,42 @@ std::vector<double> sigmas_for(const ScheduleParams& p, const Process& P) {
   return sig;
 }
 
+// Published 10-step tables, σ descending (ComfyUI nodes_align_your_steps.py NOISE_LEVELS for
+// SD 1.5 and SDXL; the project page for SVD).
+const std::vector<double>& ays_table(const std::string& name) {
+  static const std::vector<double> sd15 = {14.6146412293, 6.4745760956, 3.8636745985, 2.6946151520,
+                                           1.8841921177,  1.3943805092, 0.9642583904, 0.6523686016,
+                                           0.3977456272,  0.1515232662, 0.0291671582};
+  static const std::vector<double> sdxl = {14.6146412293, 6.3184485287, 3.7681790315, 2.1811480769,
+                                           1.3405244945,  0.8620721141, 0.5550693289, 0.3798540708,
+                                           0.2332364134,  0.1114188177, 0.0291671582};
+  static const std::vector<double> svd = {700.00, 54.5,  15.886, 7.977, 4.248, 1.789,
+                                          0.981,  0.403, 0.173,  0.034, 0.002};
+  if (name == "sd15")
+    return sd15;
+  if (name == "sdxl")
+    return sdxl;
+  if (name == "svd")
+    return svd;
+  throw Error("schedule.table: unknown Align Your Steps table '" + name +
+              "' (expected sd15, sdxl or svd)");
+}
+
 } // namespace
+
+std::vector<double> ays_sigmas(const std::string& table, int steps) {
+  // AYS how-to: interpolate log σ linearly in the node index, reversed to ascending
+  const std::vector<double>& T = ays_table(table);
+  const int L = static_cast<int>(T.size());
+  std::vector<double> out;
+  for (double u : linspace(0, 1, steps + 1)) {
+    const double pos = u * (L - 1);
+    const int i = std::min(L - 2, static_cast<int>(pos));
+    const double f = pos - i;
+    out.push_back(std::exp((1 - f) * std::log(T[i]) + f * std::log(T[i + 1])));
+  }
+  return out;
+}
 
 double StepGrid::lambda(int i) const {
   if (sigma[i] <= 0)
@@ -80,7 +132,8 @@ double StepGrid::lambda(int i) const {
 }
 
 std::vector<std::string> schedule_types() {
-  return {"uniform", "logsnr", "karras", "cosine", "exponential", "custom"};
+  return {"uniform", "logsnr",          "karras", "cosine",    "exponential",
+          "custom",  "polyexponential", "ays",    "time_shift"};
 }
 
 StepGrid make_schedule(const ScheduleParams& p, const Process& P) {
@@ -101,11 +154,20 @@ StepGrid make_schedule(const ScheduleParams& p, const Process& P) {
   } else {
     if (p.steps < 1)
       throw Error("schedule.steps: must be ≥ 1, got " + std::to_string(p.steps));
-    if (p.type == "uniform") {
+    if (p.type == "uniform" || p.type == "time_shift") {
       if (P.t_min() > 0)
         ts = linspace(P.t_max(), P.t_min(), p.steps);
       else
         ts = linspace(P.t_max(), 0.0, p.steps + 1), ts.pop_back();
+      if (p.type == "time_shift") {
+        if (!(p.shift > 0))
+          throw Error("schedule.shift: must be > 0");
+        // SD3 / Flux shift t' = s·t/(1 + (s−1)t) on u = t/t_max (λ' = λ − log s for flows)
+        for (double& t : ts) {
+          const double u = t / P.t_max();
+          t = P.t_max() * p.shift * u / (1 + (p.shift - 1) * u);
+        }
+      }
     } else {
       const std::vector<double> sig = sigmas_for(p, P);
       if (sig.empty())

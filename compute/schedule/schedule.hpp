@@ -9,10 +9,13 @@ namespace itslab {
 struct ScheduleParams {
   std::string type = "karras";
   int steps = 20;
-  double rho = 7.0;           // karras exponent
-  double s = 0.008;           // cosine offset
-  std::vector<double> sigmas; // custom: descending σ_edm values
-  std::vector<double> times;  // custom: descending process times (alternative to sigmas)
+  double rho = 7.0;              // karras exponent
+  double s = 0.008;              // cosine offset
+  double shift = 3.0;            // time_shift s
+  std::string table = "sd15";    // ays: published table (sd15, sdxl, svd)
+  std::string range = "process"; // ays: "process" rescales the table to the process's σ range
+  std::vector<double> sigmas;    // custom: descending σ_edm values
+  std::vector<double> times;     // custom: descending process times (alternative to sigmas)
 };
 
 // M steps as M+1 nodes descending in noise; node M is always the data end (σ = 0, α = 1).
@@ -26,6 +29,9 @@ struct StepGrid {
 };
 
 StepGrid make_schedule(const ScheduleParams& p, const Process& process);
+// Align Your Steps σ levels (M + 1 values, descending) by log-linear interpolation of a
+// published 10-step table (Sabour et al. 2024).
+std::vector<double> ays_sigmas(const std::string& table, int steps);
 std::vector<std::string> schedule_types();
 
 } // namespace itslab

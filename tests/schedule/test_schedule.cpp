@@ -30,7 +30,8 @@ private slots:
   void monotoneWithEndpoints() {
     for (const char* pt : {"vp_linear", "vp_cosine", "ve", "edm", "flow_linear"}) {
       const auto P = process(pt);
-      for (const char* st : {"uniform", "logsnr", "karras", "cosine", "exponential"}) {
+      for (const char* st : {"uniform", "logsnr", "karras", "cosine", "exponential",
+                             "polyexponential", "ays", "time_shift"}) {
         for (int M : {1, 2, 7, 30}) {
           const StepGrid g = grid(st, M, *P);
           const QString what = QString("%1 %2 M=%3").arg(pt, st).arg(M);
@@ -43,16 +44,16 @@ private slots:
           QCOMPARE(g.sigma[M], 0.0);
           QCOMPARE(g.point[M].alpha, 1.0);
           QCOMPARE(g.point[M].sigma, 0.0);
-          if (std::string(st) != "uniform" || P->t_min() == 0) {
-            // σ-space schedules start at σ_edm(t_max) (clipped to t = 0.999 for flow)
-            const double top = P->is_flow() && std::string(st) != "uniform"
-                                   ? P->sigma_edm(0.999)
-                                   : P->sigma_edm(P->t_max());
-            QVERIFY2(std::abs(g.sigma[0] - top) <= 1e-9 * top || std::isinf(top), qPrintable(what));
-          } else {
-            QVERIFY(std::abs(g.t[0] - P->t_max()) < 1e-12);
-            if (M > 1)
+          const bool in_time = std::string(st) == "uniform" || std::string(st) == "time_shift";
+          if (in_time) {
+            // grids in process time start at t_max (a shift keeps both ends of [0, t_max])
+            QVERIFY2(std::abs(g.t[0] - P->t_max()) < 1e-12, qPrintable(what));
+            if (M > 1 && P->t_min() > 0 && std::string(st) == "uniform")
               QVERIFY(std::abs(g.t[M - 1] - P->t_min()) < 1e-12);
+          } else {
+            // σ-space schedules start at σ_edm(t_max) (clipped to t = 0.999 for flow)
+            const double top = P->is_flow() ? P->sigma_edm(0.999) : P->sigma_edm(P->t_max());
+            QVERIFY2(std::abs(g.sigma[0] - top) <= 1e-9 * top, qPrintable(what));
           }
         }
       }
@@ -123,6 +124,76 @@ private slots:
     s.times = {0.9, 0.5};
     const auto V = process("vp_linear");
     QVERIFY(std::abs(make_schedule(s, *V).t[1] - 0.5) < 1e-15);
+  }
+
+  // Published references (processes note §3.5): AYS(SD1, 20), AYS(SD1, 5), AYS(SDXL, 5), to the
+  // 4 decimals printed; at M = 10 the interpolation returns the table itself.
+  void alignYourSteps() {
+    const double sd1_20[] = {14.6146, 9.7275, 6.4746, 5.0016, 3.8637, 3.2266, 2.6946,
+                             2.2533,  1.8842, 1.6209, 1.3944, 1.1595, 0.9643, 0.7931,
+                             0.6524,  0.5094, 0.3977, 0.2455, 0.1515, 0.0665};
+    const std::vector<double> a = ays_sigmas("sd15", 20);
+    for (int i = 0; i < 20; ++i)
+      QVERIFY2(std::abs(a[i] - sd1_20[i]) < 6e-5 * std::max(1.0, sd1_20[i]),
+               qPrintable(QString::number(i)));
+    const double sd1_5[] = {14.6146, 3.8637, 1.8842, 0.9643, 0.3977};
+    const double sdxl_5[] = {14.6146, 3.7682, 1.3405, 0.5551, 0.2332};
+    const auto P = process("edm");
+    ScheduleParams s;
+    s.type = "ays";
+    s.steps = 5;
+    s.range = "table";
+    StepGrid g = make_schedule(s, *P);
+    for (int i = 0; i < 5; ++i)
+      QVERIFY(std::abs(g.sigma[i] - sd1_5[i]) < 6e-5 * std::max(1.0, sd1_5[i]));
+    QCOMPARE(g.sigma[5], 0.0); // ComfyUI: the last level is replaced by the data end
+    s.table = "sdxl";
+    g = make_schedule(s, *P);
+    for (int i = 0; i < 5; ++i)
+      QVERIFY(std::abs(g.sigma[i] - sdxl_5[i]) < 6e-5 * std::max(1.0, sdxl_5[i]));
+    QCOMPARE(ays_sigmas("sdxl", 10)[3], 2.1811480769);
+    // rescaled to the process: starts at σ_max
+    s.range = "process";
+    s.steps = 12;
+    g = make_schedule(s, *P);
+    QVERIFY(std::abs(g.sigma[0] - 80) < 1e-9);
+    QVERIFY(g.sigma[11] > 0.002 && g.sigma[11] < g.sigma[10]);
+    s.table = "sd3";
+    QVERIFY_THROWS_EXCEPTION(Error, make_schedule(s, *P));
+  }
+
+  // SD3 shift s = 3 on a 10-step flow grid (processes note §3.4), 4 decimals; s = 1 is uniform.
+  void timeShift() {
+    const auto P = process("flow_linear");
+    ScheduleParams s;
+    s.type = "time_shift";
+    s.steps = 10;
+    s.shift = 3;
+    const double want[] = {1, 0.9643, 0.9231, 0.875, 0.8182, 0.75, 0.6667, 0.5625, 0.4286, 0.25, 0};
+    const StepGrid g = make_schedule(s, *P);
+    for (int i = 0; i <= 10; ++i)
+      QVERIFY(std::abs(g.t[i] - want[i]) < 5e-5);
+    // in log-SNR the shift is λ' = λ − log s
+    const StepGrid u = grid("uniform", 10, *P);
+    for (int i = 1; i < 10; ++i)
+      QVERIFY(std::abs(g.lambda(i) - (u.lambda(i) - std::log(3.0))) < 1e-12);
+    s.shift = 1;
+    const StepGrid same = make_schedule(s, *P);
+    for (int i = 0; i <= 10; ++i)
+      QVERIFY(std::abs(same.t[i] - u.t[i]) < 1e-15);
+  }
+
+  void polyexponential() {
+    const auto P = process("edm");
+    ScheduleParams s;
+    s.type = "polyexponential";
+    s.steps = 9;
+    s.rho = 1;
+    const StepGrid g = make_schedule(s, *P), e = grid("exponential", 9, *P);
+    for (int i = 0; i <= 9; ++i)
+      QVERIFY(std::abs(g.sigma[i] - e.sigma[i]) < 1e-9 * std::max(1.0, e.sigma[i]));
+    s.rho = 2; // more steps near σ_min: the middle node is lower than the exponential one
+    QVERIFY(make_schedule(s, *P).sigma[4] < e.sigma[4]);
   }
 
   void errors() {
