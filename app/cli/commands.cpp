@@ -177,6 +177,7 @@ void add_commands(CLI::App& app) {
   });
 
   add_bench(app);
+  add_sweep(app);
 }
 
 } // namespace itslab::cli

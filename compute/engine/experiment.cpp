@@ -1,6 +1,7 @@
 #include "engine/experiment.hpp"
 
 #include "core/error.hpp"
+#include "guidance/cfg.hpp"
 
 namespace itslab {
 
@@ -78,6 +79,16 @@ Experiment build_experiment(const Preset& p) {
     e.grid = make_schedule(schedule_params(p.schedule), *e.process);
   } catch (const Error& err) {
     rethrow_in("schedule", err);
+  }
+  if (p.guidance.type == "cfg") {
+    if (e.model->num_classes() == 0)
+      throw Error("guidance: cfg needs a model with class labels");
+    CfgModel::Params g;
+    g.scale = get(p.guidance, "scale", g.scale);
+    g.rescale = get(p.guidance, "rescale", g.rescale);
+    if (auto it = p.guidance.lists.find("interval"); it != p.guidance.lists.end())
+      g.t_lo = it->second.at(0), g.t_hi = it->second.at(1);
+    e.guided = std::make_unique<CfgModel>(*e.model, g);
   }
   e.solver = solver_params(p.solver);
   try {

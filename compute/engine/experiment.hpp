@@ -16,6 +16,8 @@ struct Experiment {
   std::unique_ptr<Process> process;
   StepGrid grid;
   SolverParams solver;
+  std::unique_ptr<Model> guided; // the guided denoiser, when the preset asks for guidance
+  const Model& denoiser() const { return guided ? *guided : *model; }
 };
 
 ProcessParams process_params(const Component& c);

@@ -60,7 +60,7 @@ SampleResult sample(Backend& be, const Experiment& e, const Preset& p, const Run
   };
   if (o.trajectory)
     record();
-  SolverContext ctx{be, *e.model, *e.process, e.grid, p.model_class, p.seed};
+  SolverContext ctx{be, e.denoiser(), *e.process, e.grid, p.model_class, p.seed};
   const auto solver = make_solver(e.solver);
   const int M = e.grid.steps();
   for (int i = 0; i < M; ++i) {
@@ -80,23 +80,47 @@ SampleResult sample(Backend& be, const Experiment& e, const Preset& p, const Run
   return r;
 }
 
+MetricReference make_metric_reference(const GaussianMixture& gmm, int64_t n, bool rff_mmd) {
+  MetricReference r;
+  const int64_t n_ref = std::min<int64_t>(n, kRefMax);
+  r.Y = gmm.sample(std::max<int64_t>(n_ref, 2), kReferenceSeed,
+                   static_cast<uint32_t>(Stream::reference));
+  r.moments = sample_moments(r.Y);
+  // first min(n, 1000) rows, which do not depend on n: one bandwidth per model
+  r.bandwidth = median_heuristic_bandwidth(head(r.Y, kMmdMax));
+  if (rff_mmd)
+    r.rff = make_rff_mmd(gmm, r.bandwidth);
+  return r;
+}
+
 MetricSet compute_metrics(const GaussianMixture& gmm, const RowMatrixXf& X,
                           const std::vector<std::string>& names) {
+  if (names.empty())
+    return {};
+  return compute_metrics(gmm, X, names, make_metric_reference(gmm, X.rows(), false));
+}
+
+MetricSet compute_metrics(const GaussianMixture& gmm, const RowMatrixXf& X,
+                          const std::vector<std::string>& names, const MetricReference& ref) {
   MetricSet m;
   if (names.empty())
     return m;
-  const int64_t n_ref = std::min<int64_t>(X.rows(), kRefMax);
-  const RowMatrixXf Y = gmm.sample(std::max<int64_t>(n_ref, 2), kReferenceSeed,
-                                   static_cast<uint32_t>(Stream::reference));
+  const RowMatrixXf& Y = ref.Y;
   const RowMatrixXf Xs = head(X, kRefMax);
   for (const std::string& name : names) {
     if (name == "frechet") {
-      m.values["frechet"] = frechet_distance(X, Y);
+      check_sample_pair("frechet", X, Y);
+      m.values["frechet"] = frechet_distance(sample_moments(X), ref.moments);
       m.sample_sizes["frechet"] = X.rows();
     } else if (name == "mmd") {
-      const RowMatrixXf Xm = head(X, kMmdMax), Ym = head(Y, kMmdMax);
-      m.values["mmd"] = mmd2_rbf(Xm, Ym, median_heuristic_bandwidth(Ym));
-      m.sample_sizes["mmd"] = Xm.rows();
+      if (ref.rff) {
+        m.values["mmd"] = mmd2_rff(*ref.rff, X);
+        m.sample_sizes["mmd"] = X.rows();
+      } else {
+        const RowMatrixXf Xm = head(X, kMmdMax), Ym = head(Y, kMmdMax);
+        m.values["mmd"] = mmd2_rbf(Xm, Ym, ref.bandwidth);
+        m.sample_sizes["mmd"] = Xm.rows();
+      }
     } else if (name == "sliced_wasserstein") {
       m.values["sliced_wasserstein"] = sliced_wasserstein(Xs, Y);
       m.sample_sizes["sliced_wasserstein"] = Xs.rows();

@@ -2,6 +2,8 @@
 #include "backend/backend.hpp"
 #include "core/host.hpp"
 #include "engine/experiment.hpp"
+#include "metric/frechet.hpp"
+#include "metric/mmd_rff.hpp"
 
 #include <atomic>
 #include <functional>
@@ -46,6 +48,19 @@ struct MetricSet {
 // The preset's metrics of X against the exact model (reference samples from their own stream).
 MetricSet compute_metrics(const GaussianMixture& gmm, const RowMatrixXf& X,
                           const std::vector<std::string>& names);
+
+// What the metrics of one (model, n) compare against, built once and reused (sweeps): the exact
+// reference samples, their moments, the model's median-heuristic bandwidth and, when rff_mmd,
+// the random-feature MMD (metric/mmd_rff.hpp) that then stands in for "mmd".
+struct MetricReference {
+  RowMatrixXf Y;
+  Gaussian moments;
+  double bandwidth = 0;
+  std::optional<RffMmd> rff;
+};
+MetricReference make_metric_reference(const GaussianMixture& gmm, int64_t n, bool rff_mmd);
+MetricSet compute_metrics(const GaussianMixture& gmm, const RowMatrixXf& X,
+                          const std::vector<std::string>& names, const MetricReference& ref);
 
 struct RunResult {
   SampleResult result;

@@ -254,6 +254,14 @@ void cross_check(Validator& v, Preset& p) {
     v.error("process.t_max", "must be > t_min (" + fmt(n["t_min"]) + ")");
   if (p.process.type == "vp_cosine" && n.count("t_max") && n["t_max"] >= 1)
     v.error("process.t_max", "must be < 1 for vp_cosine (α(1) = 0 is singular)");
+  if (p.guidance.type == "cfg") {
+    if (p.model_class < 0)
+      v.error("guidance", "cfg needs a target class: set model.class");
+    if (auto it = p.guidance.lists.find("interval");
+        it != p.guidance.lists.end() &&
+        (it->second.size() != 2 || !(it->second[0] < it->second[1])))
+      v.error("guidance.interval", "must be [t_lo, t_hi] with t_lo < t_hi");
+  }
   if (p.schedule.type == "custom" && p.schedule.lists.size() != 1)
     v.error("schedule", "custom needs exactly one of 'sigmas' and 't'");
 }
@@ -308,6 +316,8 @@ PresetLoad parse_preset(const std::string& text, const std::string& origin) {
   p.process = v.component(root, "process", process_specs());
   p.schedule = v.component(root, "schedule", schedule_specs());
   p.solver = v.component(root, "solver", solver_specs());
+  if (root.contains("guidance"))
+    p.guidance = v.component(root, "guidance", guidance_specs());
   if (const json* parts = v.object(root, "particles", "particles", true)) {
     v.check_keys(*parts, "particles", {"count"});
     if (!parts->contains("count"))
@@ -347,7 +357,7 @@ PresetLoad parse_preset(const std::string& text, const std::string& origin) {
   }
   v.check_keys(root, "",
                {"schema", "name", "seed", "model", "process", "schedule", "solver", "particles",
-                "backend", "metrics"});
+                "backend", "metrics", "guidance"});
   if (v.errors.empty())
     cross_check(v, p);
   if (!v.errors.empty()) {
@@ -407,10 +417,12 @@ json preset_to_json(const Preset& p) {
   if (p.model_class >= 0)
     m["class"] = p.model_class;
   j["model"] = m;
-  for (const auto& [key, c, specs] :
-       {std::tuple{"process", &p.process, &process_specs()},
-        std::tuple{"schedule", &p.schedule, &schedule_specs()},
-        std::tuple{"solver", &p.solver, &solver_specs()}}) {
+  for (const auto& [key, c, specs] : {std::tuple{"process", &p.process, &process_specs()},
+                                      std::tuple{"schedule", &p.schedule, &schedule_specs()},
+                                      std::tuple{"solver", &p.solver, &solver_specs()},
+                                      std::tuple{"guidance", &p.guidance, &guidance_specs()}}) {
+    if (c->type == "none" && key == std::string("guidance"))
+      continue;
     json cj{{"type", c->type}};
     for (const auto& [k, v] : c->num)
       cj[k] = v;

@@ -29,6 +29,7 @@ struct Preset {
   std::optional<GmmSpec> model_gmm; // inline mixture (exclusive with model_builtin)
   int model_class = -1;             // condition on this class; −1 = unconditional
   Component process, schedule, solver;
+  Component guidance{"none", {}, {}, {}}; // optional section; "none" is not written
   int64_t particles = 4096;
   std::string backend = "auto";
   std::vector<std::string> metrics;

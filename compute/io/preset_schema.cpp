@@ -67,14 +67,29 @@ const std::vector<TypeSpec>& schedule_specs() {
       {"exponential", "σ = exp(linspace(log σ_max, log σ_min, M))", {steps}},
       {"polyexponential",
        "σ = exp(r^ρ (log σ_max − log σ_min) + log σ_min), r = linspace(1, 0, M) (k-diffusion)",
-       {steps, num("rho", 1, 0, 100, "ρ: 1 is the exponential schedule; larger puts steps near σ_min")}},
+       {steps,
+        num("rho", 1, 0, 100, "ρ: 1 is the exponential schedule; larger puts steps near σ_min")}},
       {"ays",
        "Align Your Steps (Sabour et al. 2024): a published 10-step table, log-linearly "
        "interpolated to M steps; the last level is replaced by σ = 0 (ComfyUI's convention)",
        {steps,
-        {"table", K::text, 0, 0, 0, false, {"sd15", "sdxl", "svd"}, "sd15",
+        {"table",
+         K::text,
+         0,
+         0,
+         0,
+         false,
+         {"sd15", "sdxl", "svd"},
+         "sd15",
          "which published table: Stable Diffusion 1.5, SDXL or Stable Video Diffusion"},
-        {"range", K::text, 0, 0, 0, false, {"process", "table"}, "process",
+        {"range",
+         K::text,
+         0,
+         0,
+         0,
+         false,
+         {"process", "table"},
+         "process",
          "'process' maps the table's σ range log-linearly onto the process's; 'table' uses the "
          "published σ values as they are"}}},
       {"time_shift",
@@ -92,13 +107,25 @@ const std::vector<TypeSpec>& schedule_specs() {
 
 const std::vector<TypeSpec>& solver_specs() {
   const ParamSpec s_noise = num("s_noise", 1, 0, 10, "multiplier of the injected noise", false);
+  const ParamSpec eta =
+      num("eta", 1, 0, 10, "η: SDE strength (0 = ODE, 1 = reverse SDE); noise σ'√(1 − e^{−2ηh})",
+          false);
+  const std::vector<ParamSpec> churn = {
+      num("s_churn", 0, 0, 1000, "EDM S_churn: total churn, γ = min(s_churn/M, √2 − 1); 0 = off",
+          false),
+      num("s_tmin", 0, 0, kInf, "churn only where σ/α ≥ s_tmin", false),
+      num("s_tmax", 1e9, 0, kInf, "churn only where σ/α ≤ s_tmax (1e9 = ∞)", false),
+      num("s_noise", 1, 0, 10, "multiplier of the churn noise (EDM S_noise)", false)};
   static const std::vector<TypeSpec> s = {
-      {"euler", "Euler in (σ, x/α): x' = α'D + σ'ε̂ (= DDIM η = 0); order 1, NFE = M", {}},
+      {"euler",
+       "Euler in (σ, x/α): x' = α'D + σ'ε̂ (= DDIM η = 0); order 1, NFE = M; optional EDM churn: "
+       "ρ̂ = ρ(1 + γ), x̃ += s_noise √(ρ̂² − ρ²) z, γ = min(s_churn/M, √2 − 1) on s_tmin ≤ ρ ≤ s_tmax",
+       churn},
       {"heun",
        "Heun (Karras et al. Alg. 1): Euler predictor + trapezoidal corrector; order 2, NFE = 2M − "
-       "1 "
-       "(last step Euler)",
-       {}},
+       "1 (last step Euler); optional EDM churn (Alg. 2): ρ̂ = ρ(1 + γ), x̃ += s_noise √(ρ̂² − ρ²) z, "
+       "γ = min(s_churn/M, √2 − 1) on s_tmin ≤ ρ ≤ s_tmax",
+       churn},
       {"ddim",
        "DDIM: x' = α'D + √(σ'² − c²)ε̂ + c·z with c = η σ' √(1 − e^{−2h}); η = 0 deterministic",
        {num("eta", 0, 0, 1, "η: 0 = deterministic DDIM, 1 = DDPM posterior noise", false)}},
@@ -121,6 +148,111 @@ const std::vector<TypeSpec>& solver_specs() {
       {"dpmpp_2m",
        "DPM-Solver++(2M) (Lu et al. 2022): second-order multistep in log-SNR; NFE = M",
        {}},
+      {"dpmpp_2m_sde",
+       "SDE-DPM-Solver++(2M) (k-diffusion): x' = (σ'/σ)e^{−ηh} x + α'(1 − e^{−H})D0 + α'·½(1 − "
+       "e^{−H})D1 + s_noise σ'√(1 − e^{−2ηh}) z, H = (1 + η)h, D1 = (D0 − D₋₁)/r0; NFE = M",
+       {eta,
+        s_noise,
+        {"solver_type",
+         K::text,
+         0,
+         0,
+         0,
+         false,
+         {"midpoint", "heun"},
+         "midpoint",
+         "D1 weight: 'midpoint' ½(1 − e^{−H}) (k-diffusion default), 'heun' φ2 = 1 + "
+         "expm1(−H)/H"}}},
+      {"dpmpp_3m",
+       "DPM-Solver++(3M) ODE: x' = (σ'/σ)x + α'(1 − e^{−h})D0 + α'(φ2 D1 − 2φ3 D2), φ2 = "
+       "1 + expm1(−h)/h, φ3 = φ2/h − ½; the D2 weight −2φ3 is the exact one (true order 3); the "
+       "published −φ3 (k-diffusion/diffusers) is only order 2; NFE = M",
+       {}},
+      {"dpmpp_3m_sde",
+       "SDE-DPM-Solver++(3M): x' = (σ'/σ)e^{−ηh} x + α'(1 − e^{−H})D0 + α'(φ2 D1 − 2φ3 D2) + "
+       "s_noise σ'√(1 − e^{−2ηh}) z, H = (1 + η)h, φ2 = 1 + expm1(−H)/H, φ3 = φ2/H − ½ (exact D2 "
+       "weight −2φ3, not the published −φ3); η = 0 is dpmpp_3m; NFE = M",
+       {eta, s_noise}},
+      {"ddpm",
+       "DDPM ancestral: x' = (σ'/σ)e^{−h} x + α'(1 − e^{−2h})D + √var z; posterior var = "
+       "σ'²(1 − e^{−2h}) (= DDIM η = 1), beta var = (α'² + σ'²)σ²/(α² + σ²)(1 − e^{−2h}) "
+       "(= 1 − ᾱ/ᾱ' for VP); NFE = M",
+       {{"variance",
+         K::text,
+         0,
+         0,
+         0,
+         false,
+         {"posterior", "beta"},
+         "posterior",
+         "'posterior' β̃ (fixed_small) or 'beta' β (fixed_large)"},
+        s_noise}},
+      {"pc_langevin",
+       "predictor–corrector (Song et al. 2021): corrector_steps Langevin moves x += εs + √(2ε)z, "
+       "ε = 2a(snr‖z‖/‖s‖)², s = (αD − x)/σ², then a reverse-SDE step (euler_maruyama γ = 1); NFE "
+       "= "
+       "M(corrector_steps + 1)",
+       {num("snr", 0.16, 0, 10, "signal-to-noise ratio r of the Langevin step ‖εs‖/‖√(2ε)z‖"),
+        {"corrector_steps",
+         K::integer,
+         1,
+         0,
+         15,
+         false,
+         {},
+         "",
+         "Langevin corrector moves per noise level"},
+        {"step_norm",
+         K::text,
+         0,
+         0,
+         0,
+         false,
+         {"batch", "sigma"},
+         "batch",
+         "'batch': norms averaged over particles (score_sde; couples particles); 'sigma': ε = "
+         "2a(snr σ)², per particle"}}},
+      {"momentum",
+       "GHVB / heavy-ball momentum on PLMS (Wizadwongsa et al. 2023) in (σ, x/α): GHVB v ← (1 − "
+       "β)v + β ε̂, x̃' = x̃ + (ρ' − ρ)·AB_r(β; v)/β; HB v ← (1 − β)v + β AB_r(1; ε̂), x̃' = x̃ + "
+       "(ρ' − ρ)v; order r = ⌈m⌉, β = m − r + 1; NFE = M",
+       {num("momentum", 1.8, 0, 4,
+            "momentum number m: order ⌈m⌉ with damping β = m − ⌈m⌉ + 1 (integer m = PLMS-m)"),
+        {"method",
+         K::text,
+         0,
+         0,
+         0,
+         false,
+         {"ghvb", "hb"},
+         "ghvb",
+         "'ghvb' generalised heavy ball (order ⌈m⌉), 'hb' heavy ball (order 1 for β < 1)"}}},
+  };
+  return s;
+}
+
+const std::vector<TypeSpec>& guidance_specs() {
+  static const std::vector<TypeSpec> s = {
+      {"none", "no guidance: the conditional (or unconditional) model as it is", {}},
+      {"cfg",
+       "classifier-free guidance D = D_u + w (D_c − D_u) toward model.class (Ho & Salimans 2022); "
+       "exact conditional and unconditional mixture denoisers",
+       {num("scale", 3, 0, 100, "w: 0 = unconditional, 1 = conditional, > 1 = guided", false),
+        {"interval",
+         K::number_list,
+         0,
+         0,
+         kInf,
+         false,
+         {},
+         "",
+         "[t_lo, t_hi]: guide only while the process time is inside (Kynkäänniemi et al. 2024); "
+         "outside, the conditional model",
+         true},
+        num("rescale", 0, 0, 1,
+            "φ: blend with the guided ε rescaled to the conditional ε's per-sample std (Lin et "
+            "al. 2024)",
+            false)}},
   };
   return s;
 }

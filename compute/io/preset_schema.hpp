@@ -30,6 +30,7 @@ struct TypeSpec {
 const std::vector<TypeSpec>& process_specs();
 const std::vector<TypeSpec>& schedule_specs();
 const std::vector<TypeSpec>& solver_specs();
+const std::vector<TypeSpec>& guidance_specs();
 const TypeSpec* find_spec(const std::vector<TypeSpec>& specs, const std::string& type);
 const std::vector<std::string>& metric_names();
 
