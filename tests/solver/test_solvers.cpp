@@ -1,72 +1,14 @@
-#include "backend/cpu/cpu_backend.hpp"
 #include "core/error.hpp"
 #include "engine/run.hpp"
 #include "metric/frechet.hpp"
 #include "metric/mmd.hpp"
+#include "solver/solver_test_util.hpp"
 
 #include <QtTest>
 #include <cmath>
 
 using namespace itslab;
-
-namespace {
-
-// "edm" → {"type": "edm"}; a string starting with '{' is used as the process object itself.
-std::string process_json(const std::string& p) {
-  return p.rfind('{', 0) == 0 ? p : R"({"type": ")" + p + R"("})";
-}
-
-Preset make_preset(const std::string& process, const std::string& schedule, int steps,
-                   const std::string& solver, int64_t n,
-                   const std::string& model = "gmm/eight-gaussians",
-                   const std::string& solver_extra = "") {
-  const std::string text =
-      R"({"schema": "itslab.preset/1", "seed": 3, "model": {"builtin": ")" + model +
-      R"("}, "process": )" + process_json(process) + R"(, "schedule": {"type": ")" + schedule +
-      R"(", "steps": )" + std::to_string(steps) + R"(}, "solver": {"type": ")" + solver + "\"" +
-      solver_extra + R"(}, "particles": {"count": )" + std::to_string(n) + R"(}, "metrics": []})";
-  return parse_checked_preset(text, "test").preset;
-}
-
-// Runs steps [0, stop) of the preset's grid from its prior noise; stop = M gives the final
-// samples, stop = M − 1 the state at σ_min before the step into σ = 0.
-RowMatrixXf run_until(const Preset& p, int stop, int* nfe = nullptr) {
-  CpuBackend be;
-  const Experiment e = build_experiment(p);
-  Tensor x = be.alloc(p.particles, e.model->dim());
-  be.fill_normal(x, {p.seed, 0, 0, 0});
-  be.lincomb(x, {{&x, e.process->prior_scale()}});
-  SolverContext ctx{be, *e.model, *e.process, e.grid, p.model_class, p.seed};
-  auto solver = make_solver(e.solver);
-  int total = 0;
-  for (int i = 0; i < stop; ++i)
-    total += solver->step(ctx, x, i);
-  if (nfe)
-    *nfe = total;
-  RowMatrixXf out(x.rows(), x.cols());
-  be.download(x, out.data());
-  return out;
-}
-
-double rms(const RowMatrixXf& a, const RowMatrixXf& b) {
-  return std::sqrt((a - b).cast<double>().squaredNorm() / a.rows());
-}
-
-// Least-squares slope of log(error) against log(steps).
-double slope(const std::vector<int>& steps, const std::vector<double>& err) {
-  double mx = 0, my = 0;
-  for (size_t i = 0; i < steps.size(); ++i)
-    mx += std::log(steps[i]), my += std::log(err[i]);
-  mx /= steps.size(), my /= steps.size();
-  double sxy = 0, sxx = 0;
-  for (size_t i = 0; i < steps.size(); ++i) {
-    const double dx = std::log(steps[i]) - mx;
-    sxy += dx * (std::log(err[i]) - my), sxx += dx * dx;
-  }
-  return -sxy / sxx;
-}
-
-} // namespace
+using namespace itslab::solver_test;
 
 class TestSolvers : public QObject {
   Q_OBJECT
