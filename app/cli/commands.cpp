@@ -195,6 +195,7 @@ void add_commands(CLI::App& app) {
 
   add_bench(app);
   add_sweep(app);
+  add_export_schedule(app);
 }
 
 } // namespace itslab::cli

@@ -1,6 +1,7 @@
 #include "engine/experiment.hpp"
 
 #include "core/error.hpp"
+#include "engine/optimised_schedule.hpp"
 #include "guidance/cfg.hpp"
 
 namespace itslab {
@@ -53,6 +54,12 @@ ScheduleParams schedule_params(const Component& c) {
     s.sigmas = it->second;
   if (auto it = c.lists.find("t"); it != c.lists.end())
     s.times = it->second;
+  s.candidates = static_cast<int>(get(c, "candidates", s.candidates));
+  s.particles = static_cast<int>(get(c, "particles", c.type == "search" ? 2048 : 256));
+  s.population = static_cast<int>(get(c, "population", s.population));
+  s.generations = static_cast<int>(get(c, "generations", s.generations));
+  if (auto it = c.str.find("metric"); it != c.str.end())
+    s.metric = it->second;
   return s;
 }
 
@@ -75,10 +82,14 @@ Experiment build_experiment(const Preset& p) {
   } catch (const Error& err) {
     rethrow_in("process", err);
   }
-  try {
-    e.grid = make_schedule(schedule_params(p.schedule), *e.process);
-  } catch (const Error& err) {
-    rethrow_in("schedule", err);
+  const ScheduleParams sp = schedule_params(p.schedule);
+  const bool optimised = is_optimised_schedule(sp.type);
+  if (!optimised) {
+    try {
+      e.grid = make_schedule(sp, *e.process);
+    } catch (const Error& err) {
+      rethrow_in("schedule", err);
+    }
   }
   if (p.guidance.type == "cfg") {
     if (e.model->num_classes() == 0)
@@ -95,6 +106,14 @@ Experiment build_experiment(const Preset& p) {
     make_solver(e.solver);
   } catch (const Error& err) {
     rethrow_in("solver", err);
+  }
+  if (optimised) {
+    // boss / search need the model, process and solver: computed (or cached) here
+    try {
+      e.grid = grid_from_sigmas(optimise_schedule(e, p, sp).sigmas, *e.process);
+    } catch (const Error& err) {
+      rethrow_in("schedule", err);
+    }
   }
   return e;
 }

@@ -154,6 +154,10 @@ StepGrid make_schedule(const ScheduleParams& p, const Process& P) {
   } else {
     if (p.steps < 1)
       throw Error("schedule.steps: must be ≥ 1, got " + std::to_string(p.steps));
+    if (p.type == "boss" || p.type == "search")
+      throw Error("schedule.type: '" + p.type +
+                  "' is optimised for a model and solver: built by build_experiment() "
+                  "(engine/optimised_schedule.hpp), not make_schedule()");
     if (p.type == "uniform" || p.type == "time_shift") {
       if (P.t_min() > 0)
         ts = linspace(P.t_max(), P.t_min(), p.steps);

@@ -16,6 +16,13 @@ struct ScheduleParams {
   std::string range = "process"; // ays: "process" rescales the table to the process's σ range
   std::vector<double> sigmas;    // custom: descending σ_edm values
   std::vector<double> times;     // custom: descending process times (alternative to sigmas)
+  // boss / search (engine/optimised_schedule.hpp): they need the model and solver, so
+  // make_schedule() rejects them and build_experiment() computes them.
+  int candidates = 200;           // boss: Karras-spaced candidate σ nodes
+  int particles = 256;            // boss: reference batch; search: fitness batch (default 2048)
+  int population = 16;            // search
+  int generations = 10;           // search
+  std::string metric = "frechet"; // search fitness: frechet, mmd or sliced_wasserstein
 };
 
 // M steps as M+1 nodes descending in noise; node M is always the data end (σ = 0, α = 1).

@@ -15,11 +15,14 @@ std::unique_ptr<Solver> make_dpmpp_3m_sde(const SolverParams& p);
 std::unique_ptr<Solver> make_ddpm(const SolverParams& p);
 std::unique_ptr<Solver> make_pc_langevin(const SolverParams& p);
 std::unique_ptr<Solver> make_momentum(const SolverParams& p);
+std::unique_ptr<Solver> make_deis(const SolverParams& p);
+std::unique_ptr<Solver> make_unipc(const SolverParams& p);
 
 std::vector<std::string> solver_types() {
   return {"euler",          "heun",     "ddim",         "euler_ancestral",
           "euler_maruyama", "dpmpp_2m", "dpmpp_2m_sde", "dpmpp_3m",
-          "dpmpp_3m_sde",   "ddpm",     "pc_langevin",  "momentum"};
+          "dpmpp_3m_sde",   "ddpm",     "pc_langevin",  "momentum",
+          "deis",           "unipc"};
 }
 
 std::unique_ptr<Solver> make_solver(const SolverParams& p) {
@@ -47,6 +50,10 @@ std::unique_ptr<Solver> make_solver(const SolverParams& p) {
     return make_pc_langevin(p);
   if (p.type == "momentum")
     return make_momentum(p);
+  if (p.type == "deis")
+    return make_deis(p);
+  if (p.type == "unipc")
+    return make_unipc(p);
   std::string known;
   for (const std::string& t : solver_types())
     known += (known.empty() ? "" : ", ") + t;
