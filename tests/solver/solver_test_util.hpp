@@ -3,6 +3,8 @@
 // and the error measures the order tests fit.
 #include "backend/cpu/cpu_backend.hpp"
 #include "engine/run.hpp"
+#include "metric/frechet.hpp"
+#include "metric/mmd.hpp"
 
 #include <cmath>
 #include <string>
@@ -63,6 +65,15 @@ inline double slope(const std::vector<int>& steps, const std::vector<double>& er
     sxy += dx * (std::log(err[i]) - my), sxx += dx * dx;
   }
   return -sxy / sxx;
+}
+
+// FD and MMD² of a run against exact samples (n = 16384 for FD, the first 4096 for MMD²).
+inline std::pair<double, double> fd_mmd(const Preset& p, int steps) {
+  const Experiment e = build_experiment(p);
+  const RowMatrixXf X = run_until(p, steps);
+  const RowMatrixXf Y = e.model->sample(X.rows(), 99, 2);
+  return {frechet_distance(X, Y), mmd2_rbf(X.topRows(std::min<Eigen::Index>(4096, X.rows())),
+                                           Y.topRows(std::min<Eigen::Index>(4096, Y.rows())))};
 }
 
 } // namespace itslab::solver_test

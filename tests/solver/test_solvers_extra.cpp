@@ -10,18 +10,6 @@
 using namespace itslab;
 using namespace itslab::solver_test;
 
-namespace {
-// FD and MMD² of a run against exact samples (n = 16384 for FD, the first 4096 for MMD²).
-std::pair<double, double> fd_mmd(const Preset& p, int steps) {
-  const Experiment e = build_experiment(p);
-  const RowMatrixXf X = run_until(p, steps);
-  const RowMatrixXf Y = e.model->sample(X.rows(), 99, 2);
-  return {frechet_distance(X, Y), mmd2_rbf(X.topRows(std::min<Eigen::Index>(4096, X.rows())),
-                                           Y.topRows(std::min<Eigen::Index>(4096, Y.rows())))};
-}
-
-} // namespace
-
 class TestSolversExtra : public QObject {
   Q_OBJECT
 private slots:
