@@ -101,6 +101,7 @@ BossCosts boss_costs(const Experiment& e, const Preset& p, const ScheduleParams&
   const StepGrid fine = karras(P, (Nc - 1) * kRefSubsteps + 1);
   const int Kf = fine.steps();
   std::vector<int> cand; // indices into fine: Nc positive candidates, then the data end
+  cand.reserve(Nc + 1);
   for (int i = 0; i < Nc; ++i)
     cand.push_back(i * kRefSubsteps);
   cand.push_back(Kf);
