@@ -28,17 +28,16 @@ public:
     const ProcessPoint& q = c.grid.point[i + 1];
     Tensor& D = scratch(c.be, D_, x);
     c.denoise(D, x, i);
-    if (last_step_ != i - 1)
-      n_hist_ = 0;
+    hist_.begin(i);
     const double h = c.grid.lambda(i + 1) - c.grid.lambda(i);
-    Tensor& E = scratch(c.be, E_, x);
+    Tensor& E = scratch(c.be, hist_.cur, x);
     if (p.sigma > 0)
       c.be.lincomb(E, {{&x, 1 / p.sigma}, {&D, -p.alpha / p.sigma}}); // ε̂0
     if (q.sigma == 0) {
       c.be.lincomb(x, {{&D, q.alpha}});
     } else {
       const int steps = static_cast<int>(c.grid.t.size()) - 1;
-      int hist = std::isfinite(h) ? std::min(n_hist_, order_ - 1) : 0;
+      int hist = std::isfinite(h) ? std::min(hist_.count, order_ - 1) : 0;
       if (lof_)
         hist = std::min(hist, steps - i - 1);
       const double one_m = std::isfinite(h) ? -std::expm1(-h) : 1.0; // 1 − e^{−h}
@@ -48,12 +47,12 @@ public:
         const double emh = std::exp(-h);
         const double I0 = one_m, I1 = I0 - h * emh, I2 = 2 * I1 - h * h * emh;
         const double s = q.alpha * p.sigma / p.alpha; // α' ρ_i
-        const double u1 = -h_[0];
+        const double u1 = -hist_.h[0];
         double k1 = 0, k2 = 0;
         if (hist == 1) {
           k1 = -I1 / u1;
         } else {
-          const double u2 = -h_[0] - h_[1];
+          const double u2 = -hist_.h[0] - hist_.h[1];
           k1 = -(I2 - u2 * I1) / (u1 * (u1 - u2));
           k2 = -(I2 - u1 * I1) / (u2 * (u2 - u1));
         }
@@ -61,29 +60,20 @@ public:
         c.be.lincomb(x, {{&x, q.sigma / p.sigma},
                          {&D, q.alpha * one_m},
                          {&E, -s * (k1 + k2)},
-                         {&Em1_, s * k1}});
+                         {&hist_.m1, s * k1}});
         if (hist == 2)
-          c.be.lincomb(x, {{&x, 1.0}, {&Em2_, s * k2}});
+          c.be.lincomb(x, {{&x, 1.0}, {&hist_.m2, s * k2}});
       }
     }
-    // history: ε̂0 becomes ε̂_{−1}; an infinite h cannot serve in the interpolation, so it
-    // restarts history
-    std::swap(Em2_, Em1_);
-    std::swap(Em1_, E_);
-    h_[1] = h_[0];
-    h_[0] = h;
-    n_hist_ = std::isfinite(h) ? std::min(n_hist_ + 1, 2) : 0;
-    last_step_ = i;
+    hist_.push(h, i);
     return 1;
   }
 
 private:
   int order_;
   bool lof_;
-  Tensor D_, E_, Em1_, Em2_;
-  double h_[2] = {0, 0};
-  int n_hist_ = 0;
-  int last_step_ = -2;
+  Tensor D_;
+  MultistepHistory hist_;
 };
 
 } // namespace

@@ -30,10 +30,9 @@ public:
   int step(const SolverContext& c, Tensor& x, int i) override {
     const ProcessPoint& p = c.grid.point[i];
     const ProcessPoint& q = c.grid.point[i + 1];
-    Tensor& D = scratch(c.be, D_, x);
+    Tensor& D = scratch(c.be, hist_.cur, x);
     c.denoise(D, x, i);
-    if (last_step_ != i - 1)
-      n_hist_ = 0;
+    hist_.begin(i);
     const double h = c.grid.lambda(i + 1) - c.grid.lambda(i);
     if (q.sigma == 0) {
       c.be.lincomb(x, {{&D, q.alpha}});
@@ -46,16 +45,16 @@ public:
                             ? 0.0
                             : s_noise_ * q.sigma *
                                   (std::isfinite(h) ? std::sqrt(-std::expm1(-2 * eta_ * h)) : 1.0);
-      const int hist = std::isfinite(h) ? std::min(n_hist_, order_ - 1) : 0;
+      const int hist = std::isfinite(h) ? std::min(hist_.count, order_ - 1) : 0;
       double c0 = one_m, c1 = 0, c2 = 0; // weights of D0, D_{−1}, D_{−2} (times α')
       if (hist >= 1) {
         const double phi2 = std::expm1(-H) / H + 1;
-        const double r0 = h_[0] / h;
+        const double r0 = hist_.h[0] / h;
         if (hist == 1) {
           const double w = (order_ == 2 && midpoint_) ? 0.5 * one_m : phi2; // weight of D1
           c0 += w / r0, c1 -= w / r0;
         } else {
-          const double r1 = h_[1] / h;
+          const double r1 = hist_.h[1] / h;
           const double phi3 = phi2 / H - 0.5;
           // d10 = (D0 − D1')/r0, d11 = (D1' − D2')/r1 with D1' = D_{−1}, D2' = D_{−2}
           const double a10 = 1 / r0, a11 = 1 / r1;
@@ -79,19 +78,14 @@ public:
         z ? c.be.lincomb(x, {{&x, cx}, {&D, a * c0}, {z, cz}})
           : c.be.lincomb(x, {{&x, cx}, {&D, a * c0}});
       else if (hist == 1)
-        z ? c.be.lincomb(x, {{&x, cx}, {&D, a * c0}, {&Dm1_, a * c1}, {z, cz}})
-          : c.be.lincomb(x, {{&x, cx}, {&D, a * c0}, {&Dm1_, a * c1}});
+        z ? c.be.lincomb(x, {{&x, cx}, {&D, a * c0}, {&hist_.m1, a * c1}, {z, cz}})
+          : c.be.lincomb(x, {{&x, cx}, {&D, a * c0}, {&hist_.m1, a * c1}});
       else
-        z ? c.be.lincomb(x, {{&x, cx}, {&D, a * c0}, {&Dm1_, a * c1}, {&Dm2_, a * c2}, {z, cz}})
-          : c.be.lincomb(x, {{&x, cx}, {&D, a * c0}, {&Dm1_, a * c1}, {&Dm2_, a * c2}});
+        z ? c.be.lincomb(
+                x, {{&x, cx}, {&D, a * c0}, {&hist_.m1, a * c1}, {&hist_.m2, a * c2}, {z, cz}})
+          : c.be.lincomb(x, {{&x, cx}, {&D, a * c0}, {&hist_.m1, a * c1}, {&hist_.m2, a * c2}});
     }
-    // history: D0 becomes D_{−1}; an infinite h cannot serve as a ratio, so it restarts history
-    std::swap(Dm2_, Dm1_);
-    std::swap(Dm1_, D_);
-    h_[1] = h_[0];
-    h_[0] = h;
-    n_hist_ = std::isfinite(h) ? std::min(n_hist_ + 1, 2) : 0;
-    last_step_ = i;
+    hist_.push(h, i);
     return 1;
   }
 
@@ -100,10 +94,8 @@ private:
   int order_;
   double eta_, s_noise_;
   bool midpoint_;
-  Tensor D_, Dm1_, Dm2_, z_;
-  double h_[2] = {0, 0};
-  int n_hist_ = 0;
-  int last_step_ = -2;
+  Tensor z_;
+  MultistepHistory hist_;
 };
 
 bool midpoint_type(const SolverParams& p) {

@@ -3,6 +3,8 @@
 #include "model/model.hpp"
 #include "schedule/schedule.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <string>
@@ -57,6 +59,30 @@ double exp_neg_h(const ProcessPoint& from, const ProcessPoint& to);
 } // namespace itslab
 
 namespace itslab {
+// The two previous model outputs of a multistep solver and their step lengths h. History is
+// dropped when steps are not consecutive and restarted after an infinite h (flow t = 1), which
+// cannot enter a ratio or an interpolation.
+struct MultistepHistory {
+  Tensor cur, m1, m2;   // this step's output; the previous one; the one before
+  double h[2] = {0, 0}; // h of the previous step and of the one before
+  int count = 0;        // how many of (m1, h[0]), (m2, h[1]) are valid
+  int last_step = -2;
+
+  void begin(int i) {
+    if (last_step != i - 1)
+      count = 0;
+  }
+  // After step i of length h_now: cur becomes m1.
+  void push(double h_now, int i) {
+    std::swap(m2, m1);
+    std::swap(m1, cur);
+    h[1] = h[0];
+    h[0] = h_now;
+    count = std::isfinite(h_now) ? std::min(count + 1, 2) : 0;
+    last_step = i;
+  }
+};
+
 // Returns slot, (re)allocated on like's backend with like's shape when it does not match.
 Tensor& scratch(Backend& be, Tensor& slot, const Tensor& like);
 } // namespace itslab
