@@ -27,6 +27,17 @@ struct NoiseKey {
 
 enum class RowOp { sum, sum_squares, max };
 
+// Rewards simple enough to be one kernel; `reward/` builds these from a preset's reward.
+//   linear:   r = a·x + offset
+//   distance: r = −‖x − c‖²                      (c in `a`)
+//   box:      r = sigmoid(m / T), m = min_j min(x_j − lo_j, hi_j − x_j)   (lo in `a`, hi in `b`)
+//   disc:     r = sigmoid((radius − ‖x − c‖) / T)                         (c in `a`)
+struct RewardKernelParams {
+  enum class Kind { linear, distance, box, disc } kind = Kind::linear;
+  std::vector<double> a, b;
+  double offset = 0, radius = 0, temperature = 1;
+};
+
 // The array operations all solver, particle and metric arithmetic is written in.
 class Backend {
 public:
@@ -50,6 +61,8 @@ public:
   // components (the exact class-conditional posterior mean).
   virtual void gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelParams& gmm, double alpha,
                            double sigma, int cls) = 0;
+  // out [n, 1] = r(x_i) for each row.
+  virtual void reward(Tensor& out, const Tensor& x, const RewardKernelParams& r) = 0;
   // Blocks until all recorded work is done (no-op on synchronous backends).
   virtual void sync() {}
 };

@@ -71,7 +71,21 @@ SampleResult sample(Backend& be, const Experiment& e, const Preset& p, const Run
       record();
     if (o.on_step) {
       be.sync();
-      o.on_step({i + 1, M, e.grid.t[i + 1], e.grid.sigma[i + 1], r.nfe, ms_since(t0)});
+      StepSnapshot s;
+      s.step = i + 1;
+      s.steps = M;
+      s.t = e.grid.t[i + 1];
+      s.sigma = e.grid.sigma[i + 1];
+      s.nfe = r.nfe;
+      s.wall_ms = ms_since(t0);
+      const int64_t k = std::min<int64_t>(o.snapshot_particles, n);
+      if (k > 0) {
+        // the first k rows of a row-major [n, d] tensor are its first k·d floats
+        RowMatrixXf all(n, d);
+        be.download(x, all.data());
+        s.positions = all.topRows(k);
+      }
+      o.on_step(s);
     }
   }
   r.samples.resize(n, d);

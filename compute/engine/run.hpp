@@ -20,11 +20,23 @@ struct StepSnapshot {
   double t = 0, sigma = 0; // node reached
   int nfe = 0;             // per particle, so far
   double wall_ms = 0;
+  // Positions of the first RunOptions::snapshot_particles particles after this step.
+  RowMatrixXf positions;
+  // Particle-method diagnostics (particle/); ess < 0 when the method carries no weights.
+  double ess = -1, log_w_spread = 0; // ESS of all N; max − min log-weight
+  double reward_mean = 0, reward_max = 0, reward_std = 0;
+  bool has_reward = false;
+  int resamplings = 0;            // so far
+  std::vector<float> log_w;       // of the snapshot particles
+  std::vector<float> reward;      // of the snapshot particles (when has_reward)
+  std::vector<int32_t> ancestors; // of the snapshot particles at this step,
+                                  // empty when no resampling happened
 };
 
 struct RunOptions {
   const RowMatrixXf* init = nullptr; // standard-normal z [n, d]; overrides particles.count
   bool trajectory = false;           // keep every particle at every grid node
+  int snapshot_particles = 0;        // rows of StepSnapshot::positions
   const std::atomic<bool>* cancel = nullptr;
   std::function<void(const StepSnapshot&)> on_step;
 };

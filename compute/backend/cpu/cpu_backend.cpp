@@ -271,4 +271,54 @@ void CpuBackend::gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelParams&
     kernel(gmm, tables, in, alpha, out, b, std::min(n, b + kRowBlock));
 }
 
+void CpuBackend::reward(Tensor& out, const Tensor& x, const RewardKernelParams& r) {
+  using Kind = RewardKernelParams::Kind;
+  if (out.rows() != x.rows() || out.cols() != 1)
+    throw Error("reward: output must be [n, 1]");
+  const int64_t n = x.rows(), d = x.cols();
+  const auto need = [&](const std::vector<double>& v, const char* what) {
+    if (static_cast<int64_t>(v.size()) != d)
+      throw Error(std::string("reward: ") + what + " has " + std::to_string(v.size()) +
+                  " entries, the particles " + std::to_string(d) + " dimensions");
+  };
+  need(r.a, r.kind == Kind::box ? "lo" : r.kind == Kind::linear ? "a" : "centre");
+  if (r.kind == Kind::box)
+    need(r.b, "hi");
+  if ((r.kind == Kind::box || r.kind == Kind::disc) && !(r.temperature > 0))
+    throw Error("reward: temperature must be > 0");
+  const float* X = data(x);
+  float* o = data(out);
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const float* xi = X + i * d;
+    double v = 0;
+    switch (r.kind) {
+    case Kind::linear:
+      v = r.offset;
+      for (int64_t j = 0; j < d; ++j)
+        v += r.a[j] * xi[j];
+      break;
+    case Kind::distance:
+      for (int64_t j = 0; j < d; ++j)
+        v -= (xi[j] - r.a[j]) * (xi[j] - r.a[j]);
+      break;
+    case Kind::box: {
+      double m = std::numeric_limits<double>::infinity();
+      for (int64_t j = 0; j < d; ++j)
+        m = std::min({m, xi[j] - r.a[j], r.b[j] - xi[j]});
+      v = 1 / (1 + std::exp(-m / r.temperature));
+      break;
+    }
+    case Kind::disc: {
+      double q = 0;
+      for (int64_t j = 0; j < d; ++j)
+        q += (xi[j] - r.a[j]) * (xi[j] - r.a[j]);
+      v = 1 / (1 + std::exp(-(r.radius - std::sqrt(q)) / r.temperature));
+      break;
+    }
+    }
+    o[i] = static_cast<float>(v);
+  }
+}
+
 } // namespace itslab

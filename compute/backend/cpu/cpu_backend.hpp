@@ -20,6 +20,7 @@ public:
   void row_reduce(Tensor& out, const Tensor& x, RowOp op) override;
   void gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelParams& gmm, double alpha,
                    double sigma, int cls) override;
+  void reward(Tensor& out, const Tensor& x, const RewardKernelParams& r) override;
 
   // Direct host access for code that runs only on this backend (tests, metrics).
   static float* data(const Tensor& t);
