@@ -196,6 +196,7 @@ void add_commands(CLI::App& app) {
   add_bench(app);
   add_sweep(app);
   add_export_schedule(app);
+  add_data(app);
 }
 
 } // namespace itslab::cli

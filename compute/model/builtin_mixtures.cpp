@@ -90,6 +90,27 @@ const std::map<std::string, Builtin>& table() {
           }
           return g;
         }}},
+      {"gmm/pinwheel",
+       {"pinwheel, 5 arms of 24 components of std 0.2 (midpoint fit of ffjord 'pinwheel': radius "
+        "N(1, 0.3), angle 2πc/5 + 0.25·e^r, scaled by 2); class = arm",
+        [] {
+          GmmSpec g;
+          constexpr int kArms = 5, kPerArm = 24;
+          double total = 0;
+          std::vector<double> w(kPerArm);
+          for (int j = 0; j < kPerArm; ++j) {
+            const double r = 0.4 + 1.2 * (j + 0.5) / kPerArm;
+            w[j] = std::exp(-(r - 1) * (r - 1) / (2 * 0.09));
+            total += w[j];
+          }
+          for (int c = 0; c < kArms; ++c)
+            for (int j = 0; j < kPerArm; ++j) {
+              const double r = 0.4 + 1.2 * (j + 0.5) / kPerArm;
+              const double phi = 2 * kPi * c / kArms + 0.25 * std::exp(r);
+              add(g, w[j] / total / kArms, {2 * r * std::cos(phi), 2 * r * std::sin(phi)}, 0.2, c);
+            }
+          return g;
+        }}},
       {"gmm/high-dim-64",
        {"64-D, 10 orthogonal modes (Hadamard rows, norm 4), weights 5..14/95, stds 0.35..0.65; "
         "class = mode",

@@ -273,7 +273,8 @@ Eigen::MatrixXd GaussianMixture::covariance() const {
   return S - m * m.transpose();
 }
 
-RowMatrixXf GaussianMixture::sample(int64_t n, uint64_t seed, uint32_t stream, int cls) const {
+RowMatrixXf GaussianMixture::sample(int64_t n, uint64_t seed, uint32_t stream, int cls,
+                                    std::vector<int>* component) const {
   // Inverse CDF on cumulative weights in double, last entry exactly 1 (note §2).
   std::vector<double> cdf(K_);
   double acc = 0;
@@ -292,12 +293,16 @@ RowMatrixXf GaussianMixture::sample(int64_t n, uint64_t seed, uint32_t stream, i
   cdf[last] = 1.0;
 
   RowMatrixXf X(n, d_);
+  if (component)
+    component->resize(static_cast<size_t>(n));
   std::vector<float> z(d_);
   for (int64_t i = 0; i < n; ++i) {
     const auto p = static_cast<uint32_t>(i);
     const double u = philox_uniform(seed, stream, 1, p, 0);
     const int k = std::min<int>(
         last, static_cast<int>(std::upper_bound(cdf.begin(), cdf.end(), u) - cdf.begin()));
+    if (component)
+      (*component)[static_cast<size_t>(i)] = k;
     philox_normal_rows(seed, stream, 0, p, 1, static_cast<uint32_t>(d_), z.data());
     Eigen::VectorXd y(d_);
     for (int j = 0; j < d_; ++j)

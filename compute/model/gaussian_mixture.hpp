@@ -60,8 +60,10 @@ public:
   Eigen::VectorXd mean() const;
   Eigen::MatrixXd covariance() const;
   // n exact samples of p0 (cls ≥ 0: of p0(·|c)), keyed by (seed, stream) so the set is
-  // reproducible and its first rows do not depend on n.
-  RowMatrixXf sample(int64_t n, uint64_t seed, uint32_t stream, int cls = -1) const;
+  // reproducible and its first rows do not depend on n. component, when given, receives the
+  // component each sample was drawn from.
+  RowMatrixXf sample(int64_t n, uint64_t seed, uint32_t stream, int cls = -1,
+                     std::vector<int>* component = nullptr) const;
 
 private:
   std::string id_;

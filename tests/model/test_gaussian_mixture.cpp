@@ -189,13 +189,14 @@ private slots:
   }
 
   void builtins() {
-    QCOMPARE(int(builtin_gmm_ids().size()), 6);
+    QCOMPARE(int(builtin_gmm_ids().size()), 7);
     const struct {
       const char* id;
       int K, d, classes;
     } want[] = {{"gmm/eight-gaussians", 8, 2, 8}, {"gmm/grid-25", 25, 2, 25},
                 {"gmm/two-moons", 64, 2, 2},      {"gmm/swiss-roll", 96, 2, 2},
-                {"gmm/checkerboard", 200, 2, 8},  {"gmm/high-dim-64", 10, 64, 10}};
+                {"gmm/checkerboard", 200, 2, 8},  {"gmm/high-dim-64", 10, 64, 10},
+                {"gmm/pinwheel", 120, 2, 5}};
     for (const auto& w : want) {
       const GaussianMixture g = builtin_gmm(w.id);
       QCOMPARE(g.num_components(), w.K);
