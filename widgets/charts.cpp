@@ -413,8 +413,11 @@ void NfeCurveChart::setTable(const SweepTable& table, const QString& metric) {
       continue;
     std::string key;
     for (const auto& [path, v] : r.settings)
-      if (path != "schedule.steps")
-        key += (key.empty() ? "" : " ") + (v.is_string() ? v.get<std::string>() : v.dump());
+      if (path != "schedule.steps") {
+        if (!key.empty())
+          key += ' ';
+        key += v.is_string() ? v.get<std::string>() : v.dump();
+      }
     const auto it = r.metrics.find(metric.toStdString());
     if (it == r.metrics.end())
       continue;
@@ -504,7 +507,7 @@ NfeCurvePanel::NfeCurvePanel(QWidget* parent) : QWidget(parent) {
   metric_->setObjectName("sweep.metric");
   metric_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
   metric_->setMinimumContentsLength(7);
-  for (const QString& m : {"frechet", "mmd", "sliced_wasserstein"})
+  for (const char* m : {"frechet", "mmd", "sliced_wasserstein"})
     metric_->addItem(m);
   metric_->setToolTip("frechet: Fréchet distance of the moments; mmd: random-feature MMD² "
                       "against the exact mixture; sliced_wasserstein: SW₂ over random "

@@ -47,6 +47,11 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+// the icon lives in itslab_app's resources (a static library: initialised by hand)
+static void init_resources() {
+  Q_INIT_RESOURCE(itslab);
+}
+
 namespace itslab::gui {
 
 using nlohmann::json;
@@ -73,6 +78,7 @@ QGroupBox* group(const QString& title, const QString& tip, QWidget* content) {
 
 MainWindow::MainWindow(Options options, QWidget* parent) : QMainWindow(parent), options_(options) {
   register_gui_types();
+  init_resources();
   setObjectName("MainWindow");
   setWindowIcon(QIcon(":/icons/itslab.svg"));
   setAcceptDrops(true);
@@ -424,10 +430,12 @@ void MainWindow::buildActions() {
                          {nfe_->chart(), "quality-vs-NFE chart"},
                          {sigmaChart_, "σ(t) chart"}}) {
     QMenu* m = exp->addMenu(what[0].toUpper() + what.mid(1));
-    for (const QString suffix : {QString("png"), QString("svg"), QString("csv")})
+    for (const char* s : {"png", "svg", "csv"}) {
+      const QString suffix(s);
       m->addAction(suffix.toUpper() + "…", this, [this, w = w, what = what, suffix] {
         exportDialog(w, what, suffix);
       });
+    }
   }
   exp->addAction(aSamples);
   file->addSeparator();
