@@ -459,6 +459,8 @@ void NfeCurveChart::setCurrent(int nfe, double value, const QString& label) {
     p << QPointF(nfe, value);
   current_->replace(p);
   current_->setName("this run: " + label);
+  if (lines_.empty() && !metric_.isEmpty())
+    axM_->setTitleText(metric_);
   rescale();
 }
 
@@ -475,9 +477,10 @@ void NfeCurveChart::rescale() {
         yhi = std::max(yhi, q.y());
   if (xhi < xlo)
     return;
-  const auto [a, b] = log_range(xlo, xhi, 2);
+  // a little room around the points, so markers at the ends are not cut
+  const auto [a, b] = log_range(xlo / 1.3, xhi * 1.3, 2);
   axN_->setRange(a, b);
-  const auto [c, d] = log_range(ylo, yhi, 10);
+  const auto [c, d] = log_range(ylo / 1.5, yhi * 1.5, 10);
   axM_->setRange(c, d);
 }
 
@@ -493,7 +496,7 @@ NfeCurvePanel::NfeCurvePanel(QWidget* parent) : QWidget(parent) {
   lay->setContentsMargins(2, 2, 2, 2);
   lay->setSpacing(3);
   auto* row = new QHBoxLayout();
-  solvers_ = new QLineEdit("euler, heun, dpmpp_2m, ddim", this);
+  solvers_ = new QLineEdit("euler, heun, dpmpp_2m, unipc", this);
   solvers_->setObjectName("sweep.solvers");
   QStringList names;
   for (const auto& s : solver_specs())
@@ -625,6 +628,8 @@ void NfeCurvePanel::setCurrentRun(int nfe, const std::map<std::string, double>& 
   lastNfe_ = nfe;
   lastMetrics_ = metrics;
   const auto it = metrics.find(metric_->currentText().toStdString());
+  if (chart_->table().rows.empty())
+    chart_->setTable({}, metric_->currentText());
   if (it == metrics.end())
     chart_->clearCurrent();
   else
