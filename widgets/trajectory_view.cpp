@@ -3,6 +3,7 @@
 #include "colormap.hpp"
 #include "density.hpp"
 
+#include <QElapsedTimer>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMouseEvent>
@@ -270,6 +271,16 @@ void TrajectoryView::resizeEvent(QResizeEvent*) {
 }
 
 void TrajectoryView::paintEvent(QPaintEvent*) {
+  static const bool debug = qEnvironmentVariableIsSet("ITSLAB_DEBUG_TIMING");
+  QElapsedTimer timer;
+  timer.start();
+  struct Report {
+    QElapsedTimer& t;
+    ~Report() {
+      if (debug && t.elapsed() > 4)
+        qDebug("TrajectoryView::paintEvent %lld ms", static_cast<long long>(t.elapsed()));
+    }
+  } report{timer};
   QPainter p(this);
   p.fillRect(rect(), palette().window());
   if (!setup_ || frames_.empty()) {

@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
         qEnvironmentVariableIsEmpty("DISPLAY") && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY"))
       qputenv("QT_QPA_PLATFORM", "offscreen");
   }
-  QApplication app(argc, argv);
+  itslab::gui::Application app(argc, argv);
   QCoreApplication::setOrganizationName("itslab");
   QCoreApplication::setApplicationName("itslab");
   QCoreApplication::setApplicationVersion(ITSLAB_VERSION);

@@ -19,6 +19,7 @@
 #include <QCloseEvent>
 #include <QComboBox>
 #include <QDockWidget>
+#include <QElapsedTimer>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFileDialog>
@@ -582,6 +583,9 @@ void MainWindow::connectSession() {
 }
 
 void MainWindow::refreshFrames() {
+  static const bool debug = qEnvironmentVariableIsSet("ITSLAB_DEBUG_TIMING");
+  QElapsedTimer timer;
+  timer.start();
   const FrameList& f = session_->frames();
   const SetupPtr s = session_->setup();
   const int steps = s ? s->steps : 0;
@@ -593,6 +597,8 @@ void MainWindow::refreshFrames() {
     stNfe_->setText(QString("NFE %1").arg(f.back()->nfe));
     stWall_->setText(fmt_ms(f.back()->wall_ms));
   }
+  if (debug && timer.elapsed() > 4)
+    qDebug("refreshFrames %lld ms", static_cast<long long>(timer.elapsed()));
 }
 
 void MainWindow::onStep(int frame) {

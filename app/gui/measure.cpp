@@ -17,11 +17,36 @@
 #include <QTextStream>
 #include <QTimer>
 #include <algorithm>
+#include <ctime>
 #include <cstdio>
 #include <numeric>
 #include <vector>
 
 namespace itslab::gui {
+
+std::atomic<bool> Application::timing{false};
+std::atomic<long long> Application::worstNs{0};
+QString Application::worstWhat;
+
+bool Application::notify(QObject* receiver, QEvent* event) {
+  if (!timing.load(std::memory_order_relaxed) || depth_ > 0 || QThread::currentThread() != thread())
+    return QApplication::notify(receiver, event);
+  // read what it is before dispatch: the receiver may delete itself
+  const int type = event->type();
+  const char* cls = receiver->metaObject()->className();
+  timespec a{}, b{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+  ++depth_;
+  const bool r = QApplication::notify(receiver, event);
+  --depth_;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+  const long long ns = (b.tv_sec - a.tv_sec) * 1'000'000'000LL + (b.tv_nsec - a.tv_nsec);
+  if (ns > worstNs.load()) {
+    worstNs.store(ns);
+    worstWhat = QString("event %1 to %2").arg(type).arg(cls);
+  }
+  return r;
+}
 
 namespace {
 
@@ -85,11 +110,6 @@ int take_screenshot(MainWindow& w, const QString& preset, const QString& out, bo
   QElapsedTimer t;
   t.start();
   wait_for([&] { return t.elapsed() > 300; }, 1000);
-  if (qEnvironmentVariableIsSet("ITSLAB_DEBUG_LAYOUT"))
-    for (QWidget* c : w.findChildren<QWidget*>())
-      if (c->isVisible() && c->minimumSizeHint().width() > 200)
-        std::fprintf(stderr, "%s %s min %d width %d\n", c->metaObject()->className(),
-                     qPrintable(c->objectName()), c->minimumSizeHint().width(), c->width());
   const QImage img = w.grab().toImage();
   QImageWriter wr(out, "png");
   wr.setText("itslab.preset", QString::fromStdString(w.currentJson().dump()));
@@ -135,9 +155,8 @@ int measure_latency(MainWindow& w, int repeats, const QString& report_path) {
       if (pass == 0) {
         slider->setValue(i % 2 ? base : base - 1); // a click / key press: runs at once
       } else {
-        slider->setSliderDown(true); // a drag: debounced
+        slider->setSliderDown(true); // a drag step: debounced; released after the measurement
         slider->setValue(i % 2 ? base : base - 1);
-        slider->setSliderDown(false);
       }
       // the chart has the new run's final frame when runFinished arrives (frames come first);
       // from then, wait for its next paint
@@ -145,6 +164,10 @@ int measure_latency(MainWindow& w, int repeats, const QString& report_path) {
                10000);
       wait_for([&] { return probe.painted >= 0; }, 2000);
       probe.armed = false;
+      if (slider->isSliderDown()) {
+        slider->setSliderDown(false); // the release runs once more, at once
+        wait_for([&] { return w.session()->isSettled(); }, 10000);
+      }
       const double ms = (probe.painted >= 0 ? probe.painted : probe.clock.nsecsElapsed()) / 1e6;
       (pass == 0 ? immediate : debounced).push_back(ms);
     }
@@ -183,6 +206,8 @@ int measure_latency(MainWindow& w, int repeats, const QString& report_path) {
   });
   QElapsedTimer run;
   run.start();
+  Application::worstNs = 0;
+  Application::timing = true;
   last = tick.nsecsElapsed();
   watchdog.start();
   // the 1M run: from the change until its metrics are in
@@ -199,6 +224,7 @@ int measure_latency(MainWindow& w, int repeats, const QString& report_path) {
   poll.start();
   loop.exec();
   watchdog.stop();
+  Application::timing = false;
   const double run_ms = run.elapsed();
   std::sort(gaps.begin(), gaps.end());
   const double p99 = gaps.empty() ? 0 : gaps[gaps.size() * 99 / 100] / 1e6;
@@ -211,6 +237,16 @@ int measure_latency(MainWindow& w, int repeats, const QString& report_path) {
      << w.session()->frames().size() << " frames recorded\n";
   rs << "  GUI thread (1 ms timer): longest gap " << worst / 1e6 << " ms, p99 " << p99
      << " ms, gaps > 16 ms: " << over16 << " of " << gaps.size() << "\n";
+  if (dynamic_cast<Application*>(qApp))
+    rs << "  longest single GUI-thread event (thread CPU time): "
+       << Application::worstNs.load() / 1e6 << " ms (" << Application::worstWhat << ")\n";
+  rs << "  machine: " << QThread::idealThreadCount() << " cores, load average "
+     << [] {
+          QFile f("/proc/loadavg");
+          return f.open(QIODevice::ReadOnly) ? QString::fromUtf8(f.readAll()).section(' ', 0, 2)
+                                             : QString("?");
+        }()
+     << "\n";
   rs.flush();
   std::printf("%s", qPrintable(report));
   if (!report_path.isEmpty()) {
