@@ -138,7 +138,15 @@ int measure_latency(MainWindow& w, int repeats, const QString& report_path) {
   std::vector<double> immediate, debounced;
   int finishedGen = -1;
   // connected after the window's own slots, so the chart already holds the final frame
+  static const bool debug = qEnvironmentVariableIsSet("ITSLAB_DEBUG_TIMING");
+  QObject::connect(w.session(), &Session::runStarted, &probe, [&](int) {
+    if (debug)
+      qDebug("  run started at %.1f ms", probe.clock.nsecsElapsed() / 1e6);
+  });
   QObject::connect(w.session(), &Session::runFinished, &probe, [&](const OutputPtr& o) {
+    if (debug)
+      qDebug("  run finished at %.1f ms (sampling %.1f ms)", probe.clock.nsecsElapsed() / 1e6,
+             o->wall_ms);
     finishedGen = o->generation;
     probe.painted = -1;
     probe.armed = true;
