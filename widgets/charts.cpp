@@ -19,8 +19,8 @@
 #include <QRegularExpression>
 #include <QScatterSeries>
 #include <QSpinBox>
-#include <QValueAxis>
 #include <QVBoxLayout>
+#include <QValueAxis>
 #include <algorithm>
 #include <cmath>
 
@@ -228,7 +228,8 @@ void StepChart::setStep(int frame) {
 void StepChart::placeMarker() {
   const QRectF pa = chart()->plotArea();
   const double lo = axX_->min(), hi = axX_->max();
-  const bool on = !frames_.empty() && hi > lo && step_ >= 0 && step_ < static_cast<int>(frames_.size());
+  const bool on =
+      !frames_.empty() && hi > lo && step_ >= 0 && step_ < static_cast<int>(frames_.size());
   marker_->setVisible(on);
   if (on) {
     const double x = frames_[static_cast<size_t>(step_)]->step;
@@ -244,19 +245,20 @@ QString StepChart::csv() const {
                 "log_w_spread,reward_mean,reward_std,reward_max,resamplings,cloud_rms_radius\n";
   for (const auto& f : frames_) {
     const double n = static_cast<double>(std::max<int64_t>(1, f->particles));
-    out += QString("%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14\n")
-               .arg(f->step)
-               .arg(num(f->t), num(f->sigma_edm))
-               .arg(f->nfe)
-               .arg(num(f->wall_ms))
-               .arg(f->particles)
-               .arg(f->ess >= 0 ? num(f->ess) : QString(), f->ess >= 0 ? num(f->ess / n) : QString())
-               .arg(f->ess >= 0 ? num(f->log_w_spread) : QString())
-               .arg(f->has_reward ? num(f->reward_mean) : QString(),
-                    f->has_reward ? num(f->reward_std) : QString(),
-                    f->has_reward ? num(f->reward_max) : QString())
-               .arg(f->resamplings)
-               .arg(num(f->spread));
+    out +=
+        QString("%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14\n")
+            .arg(f->step)
+            .arg(num(f->t), num(f->sigma_edm))
+            .arg(f->nfe)
+            .arg(num(f->wall_ms))
+            .arg(f->particles)
+            .arg(f->ess >= 0 ? num(f->ess) : QString(), f->ess >= 0 ? num(f->ess / n) : QString())
+            .arg(f->ess >= 0 ? num(f->log_w_spread) : QString())
+            .arg(f->has_reward ? num(f->reward_mean) : QString(),
+                 f->has_reward ? num(f->reward_std) : QString(),
+                 f->has_reward ? num(f->reward_max) : QString())
+            .arg(f->resamplings)
+            .arg(num(f->spread));
   }
   return out;
 }
@@ -310,14 +312,14 @@ void SigmaChart::setSetup(const SetupPtr& setup) {
     for (size_t i = 0; i < setup->curve_t.size(); ++i) {
       const double t = setup->curve_t[i], s = setup->curve_sigma[i];
       if (std::isfinite(s) && s > 0 && std::isfinite(t))
-        curve << QPointF(t, s), lo = std::min(lo, s), hi = std::max(hi, s),
-            tlo = std::min(tlo, t), thi = std::max(thi, t);
+        curve << QPointF(t, s), lo = std::min(lo, s), hi = std::max(hi, s), tlo = std::min(tlo, t),
+                                thi = std::max(thi, t);
     }
     for (size_t i = 0; i < setup->grid_t.size(); ++i) {
       const double t = setup->grid_t[i], s = setup->grid_sigma[i];
       if (std::isfinite(s) && s > 0 && std::isfinite(t))
-        nodes << QPointF(t, s), lo = std::min(lo, s), hi = std::max(hi, s),
-            tlo = std::min(tlo, t), thi = std::max(thi, t);
+        nodes << QPointF(t, s), lo = std::min(lo, s), hi = std::max(hi, s), tlo = std::min(tlo, t),
+                                thi = std::max(thi, t);
     }
   }
   curve_->replace(curve);
@@ -505,7 +507,8 @@ NfeCurvePanel::NfeCurvePanel(QWidget* parent) : QWidget(parent) {
                        names.join(", ") + ". Each keeps the rest of the current preset.");
   steps_ = new QLineEdit("4, 8, 16, 32, 64", this);
   steps_->setObjectName("sweep.steps");
-  steps_->setToolTip("Step counts M (schedule.steps); NFE = M for one-call solvers, 2M − 1 for heun");
+  steps_->setToolTip(
+      "Step counts M (schedule.steps); NFE = M for one-call solvers, 2M − 1 for heun");
   metric_ = new QComboBox(this);
   metric_->setObjectName("sweep.metric");
   metric_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
@@ -567,7 +570,8 @@ NfeCurvePanel::NfeCurvePanel(QWidget* parent) : QWidget(parent) {
 
 SweepRequest NfeCurvePanel::request() const {
   SweepRequest r;
-  for (const QString& s : solvers_->text().split(QRegularExpression("[,;\\s]+"), Qt::SkipEmptyParts))
+  for (const QString& s :
+       solvers_->text().split(QRegularExpression("[,;\\s]+"), Qt::SkipEmptyParts))
     r.solvers.push_back(s.toStdString());
   for (const QString& s : steps_->text().split(QRegularExpression("[,;\\s]+"), Qt::SkipEmptyParts))
     if (const int v = s.toInt(); v > 0)

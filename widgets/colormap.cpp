@@ -20,8 +20,8 @@ Lut make(std::initializer_list<std::pair<double, QRgb>> stops) {
     const double f = b > a ? std::clamp((u - a) / (b - a), 0.0, 1.0) : 0.0;
     auto mix = [&](int c0, int c1) { return static_cast<int>(c0 + f * (c1 - c0) + 0.5); };
     const QRgb c0 = s[k].second, c1 = s[k + 1].second;
-    lut[static_cast<size_t>(i)] = qRgb(mix(qRed(c0), qRed(c1)), mix(qGreen(c0), qGreen(c1)),
-                                       mix(qBlue(c0), qBlue(c1)));
+    lut[static_cast<size_t>(i)] =
+        qRgb(mix(qRed(c0), qRed(c1)), mix(qGreen(c0), qGreen(c1)), mix(qBlue(c0), qBlue(c1)));
   }
   return lut;
 }

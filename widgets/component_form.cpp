@@ -62,11 +62,13 @@ public:
     const QString tip = tooltip_for(spec);
     if (spec.kind == K::number && !spec.optional) {
       auto* s = new SciSpinBox(this);
-      s->setRange(std::isfinite(spec.lo) ? spec.lo : -1e300, std::isfinite(spec.hi) ? spec.hi : 1e300);
+      s->setRange(std::isfinite(spec.lo) ? spec.lo : -1e300,
+                  std::isfinite(spec.hi) ? spec.hi : 1e300);
       editor = s;
     } else if (spec.kind == K::integer) {
       auto* s = new QSpinBox(this);
-      s->setRange(static_cast<int>(std::max(spec.lo, -2e9)), static_cast<int>(std::min(spec.hi, 2e9)));
+      s->setRange(static_cast<int>(std::max(spec.lo, -2e9)),
+                  static_cast<int>(std::min(spec.hi, 2e9)));
       s->setKeyboardTracking(true);
       s->setAccelerated(true);
       editor = s;
@@ -101,7 +103,8 @@ public:
     } else if (auto* s = qobject_cast<QSpinBox*>(editor)) {
       s->setValue(v && v->is_number() ? v->get<int>() : static_cast<int>(spec.def));
     } else if (auto* c = qobject_cast<QComboBox*>(editor)) {
-      const QString t = QString::fromStdString(v && v->is_string() ? v->get<std::string>() : spec.def_text);
+      const QString t =
+          QString::fromStdString(v && v->is_string() ? v->get<std::string>() : spec.def_text);
       c->setCurrentIndex(std::max(0, c->findText(t)));
     } else if (auto* e = qobject_cast<QLineEdit*>(editor)) {
       QString text;
@@ -148,9 +151,10 @@ public:
   void setError(const QString& msg) {
     error->setText(msg);
     error->setVisible(!msg.isEmpty());
-    editor->setStyleSheet(msg.isEmpty() ? QString()
-                                        : QString("%1 { border: 1px solid #c62828; background: #ffebee; }")
-                                              .arg(editor->metaObject()->className()));
+    editor->setStyleSheet(msg.isEmpty()
+                              ? QString()
+                              : QString("%1 { border: 1px solid #c62828; background: #ffebee; }")
+                                    .arg(editor->metaObject()->className()));
   }
 
   ParamSpec spec;
@@ -160,7 +164,8 @@ public:
   bool has_value = false;
 };
 
-ComponentForm::ComponentForm(const QString& key, const std::vector<TypeSpec>& specs, QWidget* parent)
+ComponentForm::ComponentForm(const QString& key, const std::vector<TypeSpec>& specs,
+                             QWidget* parent)
     : QWidget(parent), key_(key), specs_(specs) {
   setObjectName("form." + key);
   auto* lay = new QVBoxLayout(this);
@@ -249,8 +254,8 @@ void ComponentForm::rebuild(const std::string& type, const json& values) {
 
 void ComponentForm::setJson(const json& obj) {
   const std::string type = obj.is_object() && obj.contains("type") && obj["type"].is_string()
-                                ? obj["type"].get<std::string>()
-                                : (specs_.empty() ? std::string() : specs_.front().type);
+                               ? obj["type"].get<std::string>()
+                               : (specs_.empty() ? std::string() : specs_.front().type);
   rebuild(type, obj);
   setErrors({});
 }
@@ -314,7 +319,8 @@ bool ComponentForm::setParam(const QString& param, const nlohmann::json& value) 
 
 QMap<QString, QString> split_preset_errors(const QString& message) {
   QMap<QString, QString> out;
-  static const QRegularExpression field(R"(^\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*)\s*:\s*(.*)$)");
+  static const QRegularExpression field(
+      R"(^\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*)\s*:\s*(.*)$)");
   const QStringList lines = message.split('\n', Qt::SkipEmptyParts);
   for (int i = 0; i < lines.size(); ++i) {
     const QString line = lines[i];
@@ -323,9 +329,9 @@ QMap<QString, QString> split_preset_errors(const QString& message) {
     const auto m = field.match(line);
     QString path = m.hasMatch() ? m.captured(1) : QString();
     QString msg = m.hasMatch() ? m.captured(2) : line.trimmed();
-    static const QStringList sections = {"schema", "name",     "seed",      "model",   "process",
-                                         "schedule", "solver", "guidance",  "particles", "backend",
-                                         "metrics", "reward"};
+    static const QStringList sections = {"schema",    "name",     "seed",    "model",
+                                         "process",   "schedule", "solver",  "guidance",
+                                         "particles", "backend",  "metrics", "reward"};
     if (!path.isEmpty() && !sections.contains(path.section('.', 0, 0).section('[', 0, 0))) {
       path.clear();
       msg = line.trimmed();

@@ -140,7 +140,7 @@ ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
   connect(class_, &QComboBox::currentIndexChanged, this, [this] { emit edited(false); });
   connect(open_, &QToolButton::clicked, this, [this] {
     const QString path = QFileDialog::getOpenFileName(this, "Open a Gaussian mixture", {},
-                                                       "JSON (*.json);;All files (*)");
+                                                      "JSON (*.json);;All files (*)");
     if (path.isEmpty())
       return;
     QString err;
@@ -266,7 +266,8 @@ void ModelPanel::setErrors(const QMap<QString, QString>& errors) {
 // ---------------------------------------------------------------- ParticlesPanel
 
 int ParticlesPanel::sliderPosition(int64_t count) {
-  return static_cast<int>(std::lround(100.0 * std::log10(static_cast<double>(std::max<int64_t>(count, 1)))));
+  return static_cast<int>(
+      std::lround(100.0 * std::log10(static_cast<double>(std::max<int64_t>(count, 1)))));
 }
 int64_t ParticlesPanel::countAt(int position) {
   return std::llround(std::pow(10.0, position / 100.0));
@@ -294,8 +295,9 @@ ParticlesPanel::ParticlesPanel(QWidget* parent) : QWidget(parent) {
   form->addRow("count", row);
   method_ = new QLabel("independent particles (no weights, no resampling)", this);
   method_->setWordWrap(true);
-  method_->setToolTip("Particle method: each particle is an independent run, all weights equal; "
-                      "ESS = N. Weighted methods (SMC, best-of-N) report ESS and rewards per step.");
+  method_->setToolTip(
+      "Particle method: each particle is an independent run, all weights equal; "
+      "ESS = N. Weighted methods (SMC, best-of-N) report ESS and rewards per step.");
   form->addRow("method", method_);
   error_ = new ErrorLabel(this);
   form->addRow(error_);

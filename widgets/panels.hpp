@@ -45,7 +45,7 @@ private:
   QToolButton* open_ = nullptr;
   QLabel* description_ = nullptr;
   ErrorLabel* error_ = nullptr;
-  nlohmann::json inline_; // the inline mixture, when one is loaded
+  nlohmann::json inline_;                           // the inline mixture, when one is loaded
   std::map<std::string, std::pair<int, int>> info_; // builtin → (dim, classes)
 };
 

@@ -38,7 +38,8 @@ using FrameList = std::vector<FramePtr>;
 // What the views need before the first step: the target model, the grid and the process curve.
 struct RunSetup {
   int generation = 0;
-  std::shared_ptr<const GaussianMixture> model; // the target p0 (class-conditional if a class is set)
+  std::shared_ptr<const GaussianMixture>
+      model; // the target p0 (class-conditional if a class is set)
   int dim = 0;
   int64_t particles = 0;
   int steps = 0;

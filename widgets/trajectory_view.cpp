@@ -337,7 +337,8 @@ void TrajectoryView::paintTwoD(QPainter& p) {
       p.drawImage(QRectF(a, b), *img);
     }
     if (!jobRunning_ && !interacting_ && want && !cache_.count(*want))
-      QMetaObject::invokeMethod(this, [this] { scheduleDensity(); }, Qt::QueuedConnection);
+      QMetaObject::invokeMethod(
+          this, [this] { scheduleDensity(); }, Qt::QueuedConnection);
   }
 
   const RunFrame& cur = *frames_[static_cast<size_t>(step_)];
@@ -444,9 +445,9 @@ void TrajectoryView::paintOverlay(QPainter& p, const QRect& plot) {
               .arg(f.nfe);
   QStringList lines{head};
   if (isTwoD()) {
-    QString dens = density_ == Density::off       ? "density off"
+    QString dens = density_ == Density::off      ? "density off"
                    : density_ == Density::target ? "density: log p₀ (target)"
-                                                  : "density: log p_t at this step";
+                                                 : "density: log p_t at this step";
     lines << QString("%1 particles shown of %2 · %3")
                  .arg(f.positions.rows())
                  .arg(f.particles)

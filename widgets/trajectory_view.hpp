@@ -117,8 +117,8 @@ private:
   bool dragging_ = false;
 };
 
-// The time bar under the view: ⏮ ◀ ▶/⏸ ▶ ⏭, a slider over the recorded steps and a label.
-// Dragging the slider pauses playback; at the last step it follows a live run.
+// The time bar under the view: ⏮ ◀ ▶/⏸ ▶ ⏭, a slider over the recorded steps and a
+// label. Dragging the slider pauses playback; at the last step it follows a live run.
 class TimeBar : public QWidget {
   Q_OBJECT
 public:

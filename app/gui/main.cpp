@@ -16,8 +16,9 @@ int main(int argc, char** argv) {
   // headless modes need no display
   for (int i = 1; i < argc; ++i) {
     const QByteArray a(argv[i]);
-    if ((a == "--screenshot" || a == "--measure-latency") && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM") &&
-        qEnvironmentVariableIsEmpty("DISPLAY") && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY"))
+    if ((a == "--screenshot" || a == "--measure-latency") &&
+        qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM") && qEnvironmentVariableIsEmpty("DISPLAY") &&
+        qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY"))
       qputenv("QT_QPA_PLATFORM", "offscreen");
   }
   itslab::gui::Application app(argc, argv);
@@ -34,16 +35,20 @@ int main(int argc, char** argv) {
   cli.addHelpOption();
   cli.addVersionOption();
   QCommandLineOption preset("preset", "Open a built-in preset (by id) or a preset file.", "P");
-  QCommandLineOption shot("screenshot", "Render the window once the run settles, save it as a PNG "
-                                        "and exit.", "out.png");
+  QCommandLineOption shot("screenshot",
+                          "Render the window once the run settles, save it as a PNG "
+                          "and exit.",
+                          "out.png");
   QCommandLineOption size("size", "Window size for --screenshot (default 1280x800).", "WxH",
                           "1280x800");
   QCommandLineOption step("step", "Show this step in --screenshot (default: the last).", "N", "-1");
   QCommandLineOption noSweep("no-sweep", "Do not run the quality-vs-NFE sweep for --screenshot.");
-  QCommandLineOption latency("measure-latency", "Measure responsiveness (docs/benchmarks.md) and exit.");
+  QCommandLineOption latency("measure-latency",
+                             "Measure responsiveness (docs/benchmarks.md) and exit.");
   QCommandLineOption repeats("repeats", "Slider changes per --measure-latency pass.", "N", "20");
   QCommandLineOption report("report", "Also write the --measure-latency report here.", "FILE");
-  QCommandLineOption timeout("timeout", "Give up a headless mode after this many ms.", "MS", "60000");
+  QCommandLineOption timeout("timeout", "Give up a headless mode after this many ms.", "MS",
+                             "60000");
   cli.addOptions({preset, shot, size, step, noSweep, latency, repeats, report, timeout});
   cli.addPositionalArgument("files", "Preset files to open (the first one is opened).", "[FILE…]");
   cli.process(app);

@@ -18,10 +18,11 @@
 #include <QClipboard>
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QDir>
 #include <QDockWidget>
-#include <QElapsedTimer>
 #include <QDragEnterEvent>
 #include <QDropEvent>
+#include <QElapsedTimer>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
@@ -36,7 +37,6 @@
 #include <QMimeData>
 #include <QPushButton>
 #include <QRegularExpression>
-#include <QDir>
 #include <QScrollArea>
 #include <QSettings>
 #include <QShortcut>
@@ -62,7 +62,7 @@ constexpr int kLayoutVersion = 1;
 constexpr const char* kMime = "application/x-itslab-preset";
 
 QString fmt_ms(double ms) {
-  return ms < 10 ? QString::number(ms, 'f', 2) + " ms"
+  return ms < 10     ? QString::number(ms, 'f', 2) + " ms"
          : ms < 1000 ? QString::number(ms, 'f', 1) + " ms"
                      : QString::number(ms / 1000, 'f', 2) + " s";
 }
@@ -181,13 +181,12 @@ void MainWindow::buildDocks() {
   cl->addWidget(timeBar_);
   setCentralWidget(centre);
   connect(densityMode_, &QComboBox::currentIndexChanged, this, [this](int i) {
-    view_->setDensityMode(i == 0 ? TrajectoryView::Density::current
+    view_->setDensityMode(i == 0   ? TrajectoryView::Density::current
                           : i == 1 ? TrajectoryView::Density::target
                                    : TrajectoryView::Density::off);
   });
-  connect(colorBy_, &QComboBox::currentIndexChanged, this, [this](int i) {
-    view_->setColorBy(static_cast<TrajectoryView::ColorBy>(i));
-  });
+  connect(colorBy_, &QComboBox::currentIndexChanged, this,
+          [this](int i) { view_->setColorBy(static_cast<TrajectoryView::ColorBy>(i)); });
   connect(showPaths_, &QCheckBox::toggled, view_, &TrajectoryView::setShowPaths);
   connect(showParticles_, &QCheckBox::toggled, view_, &TrajectoryView::setShowParticles);
   connect(reset, &QToolButton::clicked, view_, &TrajectoryView::resetView);
@@ -356,8 +355,8 @@ void MainWindow::buildActions() {
       ks = {fallback};
     return ks;
   };
-  auto* aNew = make("new", "New", "Start from the default preset", std_keys(QKeySequence::New, QKeySequence("Ctrl+N")),
-                    [this] { newPreset(); });
+  auto* aNew = make("new", "New", "Start from the default preset",
+                    std_keys(QKeySequence::New, QKeySequence("Ctrl+N")), [this] { newPreset(); });
   auto* aOpen = make("open", "Open…", "Open a preset file (.json, or a PNG exported by ITS Lab)",
                      std_keys(QKeySequence::Open, QKeySequence("Ctrl+O")), [this] {
                        const QString p = QFileDialog::getOpenFileName(
@@ -386,8 +385,9 @@ void MainWindow::buildActions() {
                      {QKeySequence("Ctrl+Shift+C")}, [this] { copyPreset(); });
   auto* aPaste = make("pastePreset", "Paste preset", "Open the preset (JSON) on the clipboard",
                       {QKeySequence("Ctrl+Shift+V")}, [this] { pastePreset(); });
-  auto* aRerun = make("rerun", "Re-run", "Run the experiment again now",
-                      std_keys(QKeySequence::Refresh, QKeySequence("F5")), [this] { session_->rerun(); });
+  auto* aRerun =
+      make("rerun", "Re-run", "Run the experiment again now",
+           std_keys(QKeySequence::Refresh, QKeySequence("F5")), [this] { session_->rerun(); });
   auto* aCancel = make("cancel", "Cancel", "Stop the run in progress", {QKeySequence("Ctrl+.")},
                        [this] { session_->cancel(); });
   auto* aSeed = make("seed", "New seed", "Draw a new random seed and run", {QKeySequence("Ctrl+D")},
@@ -396,14 +396,15 @@ void MainWindow::buildActions() {
                      {QKeySequence("Ctrl+P")}, [this] { timeBar_->togglePlay(); });
   auto* aSweep = make("sweep", "Run sweep", "Run the quality-vs-NFE sweep in the background",
                       {QKeySequence("Ctrl+R")}, [this] { session_->startSweep(nfe_->request()); });
-  auto* aQuit = make("quit", "Quit", "Quit ITS Lab", std_keys(QKeySequence::Quit, QKeySequence("Ctrl+Q")),
-                     [this] { close(); });
-  auto* aExportView = make("exportView", "Export view as PNG…", "Save the view as a PNG image",
-                           {QKeySequence("Ctrl+E")}, [this] { exportDialog(view_, "view", "png"); });
+  auto* aQuit = make("quit", "Quit", "Quit ITS Lab",
+                     std_keys(QKeySequence::Quit, QKeySequence("Ctrl+Q")), [this] { close(); });
+  auto* aExportView =
+      make("exportView", "Export view as PNG…", "Save the view as a PNG image",
+           {QKeySequence("Ctrl+E")}, [this] { exportDialog(view_, "view", "png"); });
   auto* aSamples = make("exportSamples", "Export samples (.npy)…", "Save the final samples [n, d]",
                         {QKeySequence("Ctrl+Shift+E")}, [this] {
-                          const QString p = QFileDialog::getSaveFileName(this, "Export samples",
-                                                                         "samples.npy", "NumPy (*.npy)");
+                          const QString p = QFileDialog::getSaveFileName(
+                              this, "Export samples", "samples.npy", "NumPy (*.npy)");
                           if (!p.isEmpty())
                             exportSamples(p);
                         });
@@ -433,9 +434,8 @@ void MainWindow::buildActions() {
     QMenu* m = exp->addMenu(what[0].toUpper() + what.mid(1));
     for (const char* s : {"png", "svg", "csv"}) {
       const QString suffix(s);
-      m->addAction(suffix.toUpper() + "…", this, [this, w = w, what = what, suffix] {
-        exportDialog(w, what, suffix);
-      });
+      m->addAction(suffix.toUpper() + "…", this,
+                   [this, w = w, what = what, suffix] { exportDialog(w, what, suffix); });
     }
   }
   exp->addAction(aSamples);
@@ -459,7 +459,8 @@ void MainWindow::buildActions() {
       if (!a->shortcut().isEmpty())
         s += QString("<tr><td>%1</td><td>%2</td></tr>")
                  .arg(a->shortcut().toString(QKeySequence::NativeText), a->text().remove("…"));
-    s += "<tr><td>Space / ← / → / Home / End</td><td>play, step, first, last (view focused)</td></tr>";
+    s += "<tr><td>Space / ← / → / Home / End</td><td>play, step, first, last (view "
+         "focused)</td></tr>";
     QMessageBox::information(this, "Keyboard shortcuts", "<table>" + s + "</table>");
   });
 
@@ -545,11 +546,12 @@ void MainWindow::connectSession() {
     stState_->setText("✓ done · computing metrics…");
     metrics_->setRowCount(0);
   });
-  connect(session_, &Session::runFailed, this, [this](const QString&, const QMap<QString, QString>& e) {
-    view_->setStale(false);
-    showErrors(e);
-    stState_->setText("✗ run failed: see the red fields");
-  });
+  connect(session_, &Session::runFailed, this,
+          [this](const QString&, const QMap<QString, QString>& e) {
+            view_->setStale(false);
+            showErrors(e);
+            stState_->setText("✗ run failed: see the red fields");
+          });
   connect(session_, &Session::runCancelled, this, [this] {
     view_->setStale(false);
     stState_->setText("■ cancelled");
@@ -767,8 +769,8 @@ void MainWindow::showErrors(const QMap<QString, QString>& errors) {
   particles_->setErrors(errors);
   run_->setErrors(errors);
   // what no panel shows goes to the message bar
-  static const QStringList shown = {"model", "process", "schedule", "solver", "guidance",
-                                    "particles", "seed", "backend", "metrics"};
+  static const QStringList shown = {"model",     "process", "schedule", "solver", "guidance",
+                                    "particles", "seed",    "backend",  "metrics"};
   QStringList lines;
   for (auto it = errors.begin(); it != errors.end(); ++it) {
     const QString head = it.key().section('.', 0, 0).section('[', 0, 0);
@@ -785,8 +787,9 @@ void MainWindow::showErrors(const QMap<QString, QString>& errors) {
 void MainWindow::showMessage(const QString& text, bool error) {
   message_->setText(text);
   message_->setProperty("fromErrors", false);
-  messageBar_->setStyleSheet(error ? "#messagebar { background: #ffebee; border: 1px solid #e57373; }"
-                                   : "#messagebar { background: #fff8e1; border: 1px solid #ffca28; }");
+  messageBar_->setStyleSheet(
+      error ? "#messagebar { background: #ffebee; border: 1px solid #e57373; }"
+            : "#messagebar { background: #fff8e1; border: 1px solid #ffca28; }");
   messageBar_->show();
 }
 
@@ -892,9 +895,9 @@ void MainWindow::exportDialog(QWidget* w, const QString& what, const QString& su
   QString dir = options_.useSettings ? QSettings().value("export/lastDir").toString() : QString();
   QString base = what;
   base.replace(QRegularExpression("[^A-Za-z0-9]+"), "-");
-  const QString p = QFileDialog::getSaveFileName(
-      this, "Export " + what, QDir(dir).filePath(base + "." + suffix),
-      suffix.toUpper() + " (*." + suffix + ")");
+  const QString p =
+      QFileDialog::getSaveFileName(this, "Export " + what, QDir(dir).filePath(base + "." + suffix),
+                                   suffix.toUpper() + " (*." + suffix + ")");
   if (p.isEmpty())
     return;
   if (options_.useSettings)

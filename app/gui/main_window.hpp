@@ -114,8 +114,7 @@ private:
 
   QLineEdit* name_ = nullptr;
   ModelPanel* model_ = nullptr;
-  ComponentForm *process_ = nullptr, *schedule_ = nullptr, *solver_ = nullptr,
-                *guidance_ = nullptr;
+  ComponentForm *process_ = nullptr, *schedule_ = nullptr, *solver_ = nullptr, *guidance_ = nullptr;
   ParticlesPanel* particles_ = nullptr;
   RunPanel* run_ = nullptr;
   SigmaChart* sigmaChart_ = nullptr;

@@ -17,8 +17,8 @@
 #include <QTextStream>
 #include <QTimer>
 #include <algorithm>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <numeric>
 #include <vector>
 
@@ -84,7 +84,7 @@ int take_screenshot(MainWindow& w, const QString& preset, const QString& out, bo
                     int timeout_ms) {
   if (!preset.isEmpty()) {
     const bool ok = preset.endsWith(".json") || preset.endsWith(".png") ? w.openPresetFile(preset)
-                                                                         : w.openBuiltin(preset);
+                                                                        : w.openBuiltin(preset);
     if (!ok) {
       std::fprintf(stderr, "itslab: %s\n", qPrintable(w.messageText()));
       return 1;
@@ -168,8 +168,11 @@ int measure_latency(MainWindow& w, int repeats, const QString& report_path) {
       }
       // the chart has the new run's final frame when runFinished arrives (frames come first);
       // from then, wait for its next paint
-      wait_for([&] { return w.session()->generation() != gen0 && finishedGen == w.session()->generation(); },
-               10000);
+      wait_for(
+          [&] {
+            return w.session()->generation() != gen0 && finishedGen == w.session()->generation();
+          },
+          10000);
       wait_for([&] { return probe.painted >= 0; }, 2000);
       probe.armed = false;
       if (slider->isSliderDown()) {
@@ -240,21 +243,19 @@ int measure_latency(MainWindow& w, int repeats, const QString& report_path) {
   for (qint64 g : gaps)
     over16 += g > 16'000'000;
   const OutputPtr o = w.session()->output();
-  rs << "1M-particle run (default preset otherwise): sampling "
-     << (o ? o->wall_ms : 0) << " ms, run + metrics " << run_ms << " ms, "
-     << w.session()->frames().size() << " frames recorded\n";
+  rs << "1M-particle run (default preset otherwise): sampling " << (o ? o->wall_ms : 0)
+     << " ms, run + metrics " << run_ms << " ms, " << w.session()->frames().size()
+     << " frames recorded\n";
   rs << "  GUI thread (1 ms timer): longest gap " << worst / 1e6 << " ms, p99 " << p99
      << " ms, gaps > 16 ms: " << over16 << " of " << gaps.size() << "\n";
   if (dynamic_cast<Application*>(qApp))
     rs << "  longest single GUI-thread event (thread CPU time): "
        << Application::worstNs.load() / 1e6 << " ms (" << Application::worstWhat << ")\n";
-  rs << "  machine: " << QThread::idealThreadCount() << " cores, load average "
-     << [] {
-          QFile f("/proc/loadavg");
-          return f.open(QIODevice::ReadOnly) ? QString::fromUtf8(f.readAll()).section(' ', 0, 2)
-                                             : QString("?");
-        }()
-     << "\n";
+  rs << "  machine: " << QThread::idealThreadCount() << " cores, load average " << [] {
+    QFile f("/proc/loadavg");
+    return f.open(QIODevice::ReadOnly) ? QString::fromUtf8(f.readAll()).section(' ', 0, 2)
+                                       : QString("?");
+  }() << "\n";
   rs.flush();
   std::printf("%s", qPrintable(report));
   if (!report_path.isEmpty()) {

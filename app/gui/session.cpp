@@ -74,9 +74,10 @@ void EngineWorker::start(int gen, const Preset& p, std::shared_ptr<std::atomic<b
 
     auto setup = std::make_shared<RunSetup>();
     setup->generation = gen;
-    setup->model = p.model_class >= 0
-                       ? std::make_shared<const GaussianMixture>(e.model->class_mixture(p.model_class))
-                       : std::make_shared<const GaussianMixture>(*e.model);
+    setup->model =
+        p.model_class >= 0
+            ? std::make_shared<const GaussianMixture>(e.model->class_mixture(p.model_class))
+            : std::make_shared<const GaussianMixture>(*e.model);
     setup->dim = d;
     setup->particles = n;
     setup->steps = M;
@@ -146,8 +147,7 @@ void EngineWorker::start(int gen, const Preset& p, std::shared_ptr<std::atomic<b
       f->spread = rms_radius(f->positions);
       pending.push_back(std::move(f));
       const auto now = Clock::now();
-      if (s.step == s.steps ||
-          now - last_emit >= std::chrono::milliseconds(throttle_ms.load())) {
+      if (s.step == s.steps || now - last_emit >= std::chrono::milliseconds(throttle_ms.load())) {
         emit framesReady(gen, std::move(pending));
         pending.clear();
         last_emit = now;
@@ -320,10 +320,9 @@ void Session::onFinished(OutputPtr out) {
     const auto t0 = std::chrono::steady_clock::now();
     try {
       const GaussianMixture model = preset_model(p);
-      const MetricSet s = p.model_class >= 0
-                              ? compute_metrics(model.class_mixture(p.model_class), out->samples,
-                                                p.metrics)
-                              : compute_metrics(model, out->samples, p.metrics);
+      const MetricSet s = p.model_class >= 0 ? compute_metrics(model.class_mixture(p.model_class),
+                                                               out->samples, p.metrics)
+                                             : compute_metrics(model, out->samples, p.metrics);
       m.values = s.values;
     } catch (const std::exception& e) {
       m.error = e.what();
@@ -385,8 +384,8 @@ void Session::startSweep(const SweepRequest& req) {
     SweepOptions o;
     o.cancel = cancel.get();
     o.on_progress = [this](int64_t done, int64_t total) {
-      QMetaObject::invokeMethod(this, [this, done, total] { emit sweepProgress(done, total); },
-                                Qt::QueuedConnection);
+      QMetaObject::invokeMethod(
+          this, [this, done, total] { emit sweepProgress(done, total); }, Qt::QueuedConnection);
     };
     try {
       SweepTable t = run_sweep(s, o);
@@ -399,8 +398,8 @@ void Session::startSweep(const SweepRequest& req) {
           Qt::QueuedConnection);
     } catch (const std::exception& e) {
       const QString msg = QString::fromStdString(e.what());
-      QMetaObject::invokeMethod(this, [this, msg] { emit sweepFailed(msg); },
-                                Qt::QueuedConnection);
+      QMetaObject::invokeMethod(
+          this, [this, msg] { emit sweepFailed(msg); }, Qt::QueuedConnection);
     }
   });
   sweepThread_->setObjectName("itslab-sweep");

@@ -17,6 +17,13 @@ inline void isolate_settings(QTemporaryDir& dir) {
   QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, dir.path());
 }
 
+// Warnings that mean bugs (a dock saveState cannot name, NaN or log(0) handed to a chart, a
+// signal argument that cannot cross threads) fail the test that caused them.
+inline void fail_on_bug_warnings() {
+  QTest::failOnWarning(QRegularExpression(
+      "objectName' not set|Ignored NaN|Logarithms of zero|Cannot queue arguments"));
+}
+
 // Waits (processing events) until the window's run, metrics and density are done.
 inline bool wait_settled(MainWindow& w, int timeout_ms = 10000) {
   QElapsedTimer t;
@@ -30,7 +37,8 @@ inline bool wait_settled(MainWindow& w, int timeout_ms = 10000) {
 }
 
 inline bool same_samples(const OutputPtr& a, const OutputPtr& b) {
-  return a && b && a->samples.rows() == b->samples.rows() && a->samples.cols() == b->samples.cols() &&
+  return a && b && a->samples.rows() == b->samples.rows() &&
+         a->samples.cols() == b->samples.cols() &&
          std::memcmp(a->samples.data(), b->samples.data(),
                      sizeof(float) * static_cast<size_t>(a->samples.size())) == 0;
 }

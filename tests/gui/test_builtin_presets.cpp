@@ -17,6 +17,7 @@ class TestBuiltinPresets : public QObject {
   std::unique_ptr<MainWindow> w_;
 
 private slots:
+  void init() { fail_on_bug_warnings(); }
   void initTestCase() {
     isolate_settings(dir_);
     w_ = std::make_unique<MainWindow>(MainWindow::Options{false});
@@ -49,7 +50,6 @@ private slots:
       QVERIFY(w_->messageText().isEmpty());
     }
   }
-
 };
 
 QTEST_MAIN(TestBuiltinPresets)

@@ -28,6 +28,7 @@ class TestMainWindow : public QObject {
   std::unique_ptr<MainWindow> w_;
 
 private slots:
+  void init() { fail_on_bug_warnings(); }
   void initTestCase() {
     isolate_settings(dir_);
     w_ = std::make_unique<MainWindow>(MainWindow::Options{false});
@@ -122,7 +123,8 @@ private slots:
     QVERIFY(wait_settled(*w_));
     QVERIFY(w_->openPresetFile(path));
     QVERIFY(wait_settled(*w_));
-    QCOMPARE(QString::fromStdString(w_->currentJson().dump()), QString::fromStdString(before.dump()));
+    QCOMPARE(QString::fromStdString(w_->currentJson().dump()),
+             QString::fromStdString(before.dump()));
     QCOMPARE(w_->runPanel()->seedEdit()->text(), QString("12345"));
     QCOMPARE(w_->solverForm()->type(), QString("heun"));
     QVERIFY(same_samples(samples, w_->session()->output()));
@@ -142,13 +144,15 @@ private slots:
     QVERIFY(wait_settled(*w_));
     QVERIFY(w_->pastePreset());
     QVERIFY(wait_settled(*w_));
-    QCOMPARE(QString::fromStdString(w_->currentJson().dump()), QString::fromStdString(before.dump()));
+    QCOMPARE(QString::fromStdString(w_->currentJson().dump()),
+             QString::fromStdString(before.dump()));
     QVERIFY(same_samples(samples, w_->session()->output()));
     // plain text on the clipboard works too; garbage is refused without changing anything
     QGuiApplication::clipboard()->setText("{ not json");
     QVERIFY(!w_->pastePreset());
     QVERIFY(w_->messageText().contains("not valid JSON"));
-    QCOMPARE(QString::fromStdString(w_->currentJson().dump()), QString::fromStdString(before.dump()));
+    QCOMPARE(QString::fromStdString(w_->currentJson().dump()),
+             QString::fromStdString(before.dump()));
   }
 
   void badPresetFileKeepsTheCurrentState() {
@@ -167,7 +171,8 @@ private slots:
     QVERIFY(!w_->openPresetFile(bad));
     QVERIFY(w_->messageText().contains("particles.count"));
     QVERIFY(w_->messageText().contains("schedule.steps"));
-    QCOMPARE(QString::fromStdString(w_->currentJson().dump()), QString::fromStdString(before.dump()));
+    QCOMPARE(QString::fromStdString(w_->currentJson().dump()),
+             QString::fromStdString(before.dump()));
     QCOMPARE(w_->session()->generation(), gen);
     QVERIFY(!w_->openPresetFile(dir_.filePath("missing.json")));
     QVERIFY(QApplication::activeModalWidget() == nullptr);
@@ -187,7 +192,8 @@ private slots:
     QDropEvent drop(QPointF(10, 10), Qt::CopyAction, &md, Qt::LeftButton, Qt::NoModifier);
     QApplication::sendEvent(w_.get(), &drop);
     QVERIFY(wait_settled(*w_));
-    QCOMPARE(QString::fromStdString(w_->session()->preset().model_builtin), QString("gmm/checkerboard"));
+    QCOMPARE(QString::fromStdString(w_->session()->preset().model_builtin),
+             QString("gmm/checkerboard"));
     QMimeData txt;
     txt.setUrls({QUrl::fromLocalFile(dir_.filePath("notes.txt"))});
     QDragEnterEvent refuse(QPoint(10, 10), Qt::CopyAction, &txt, Qt::LeftButton, Qt::NoModifier);

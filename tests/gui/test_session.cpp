@@ -38,6 +38,7 @@ class TestSession : public QObject {
   QTemporaryDir dir_;
 
 private slots:
+  void init() { fail_on_bug_warnings(); }
   void initTestCase() { isolate_settings(dir_); }
 
   void burstOfEditsStartsOneRunWithTheLastValue() {
@@ -182,7 +183,8 @@ private slots:
     QVERIFY(wait_settled(w));
     QVERIFY(w.openPresetFile(vpng));
     QVERIFY(wait_settled(w));
-    QCOMPARE(QString::fromStdString(w.session()->preset().model_builtin), QString("gmm/eight-gaussians"));
+    QCOMPARE(QString::fromStdString(w.session()->preset().model_builtin),
+             QString("gmm/eight-gaussians"));
   }
 };
 
