@@ -1,12 +1,14 @@
 // The Session's guarantees (one run per burst of edits, stale runs dropped, throttled frames,
 // cancellable sweeps) and the window's exports.
 #include "charts.hpp"
+#include "component_form.hpp"
 #include "export.hpp"
 #include "gui_test_util.hpp"
 #include "io/npy.hpp"
 #include "io/preset.hpp"
 #include "trajectory_view.hpp"
 
+#include <QDockWidget>
 #include <QFile>
 #include <QImageReader>
 #include <QSignalSpy>
@@ -133,6 +135,46 @@ private slots:
     QVERIFY(done.wait(10000));
     QVERIFY(done.last().at(2).toBool()); // cancelled
     QVERIFY(w.session()->sweepTable().rows.size() < 16);
+  }
+
+  void settingsRestoreTheLastPresetAndLayout() {
+    json edited;
+    {
+      MainWindow w(MainWindow::Options{true});
+      w.show();
+      QVERIFY(wait_settled(w));
+      QVERIFY(w.openBuiltin("swiss-roll-vp-ddim"));
+      QVERIFY(wait_settled(w));
+      QVERIFY(w.solverForm()->setParam("eta", 0.25));
+      QVERIFY(wait_settled(w));
+      w.findChild<QDockWidget*>("dock.metrics")->hide();
+      edited = w.currentJson();
+      QVERIFY(w.close());
+    }
+    MainWindow w(MainWindow::Options{true});
+    w.show();
+    QVERIFY(wait_settled(w));
+    QCOMPARE(QString::fromStdString(w.currentJson().dump()), QString::fromStdString(edited.dump()));
+    QVERIFY(w.isWindowModified()); // the edit was never saved
+    QVERIFY(w.findChild<QDockWidget*>("dock.metrics")->isHidden());
+    QCOMPARE(w.dockWidgetArea(w.findChild<QDockWidget*>("dock.steps")), Qt::RightDockWidgetArea);
+  }
+
+  void shortcutsWork() {
+    MainWindow w(MainWindow::Options{false});
+    w.show();
+    QVERIFY(QTest::qWaitForWindowActive(&w));
+    QVERIFY(wait_settled(w));
+    const uint64_t seed = w.session()->preset().seed;
+    QTest::keyClick(&w, Qt::Key_D, Qt::ControlModifier); // new seed
+    QVERIFY(wait_settled(w));
+    QVERIFY(w.session()->preset().seed != seed);
+    const int runs = w.session()->runsStarted();
+    QTest::keyClick(&w, Qt::Key_F5); // re-run
+    QVERIFY(wait_settled(w));
+    QCOMPARE(w.session()->runsStarted(), runs + 1);
+    for (const char* a : {"new", "open", "save", "saveAs", "copyPreset", "pastePreset", "quit"})
+      QVERIFY2(!w.action(a)->shortcut().isEmpty(), a);
   }
 
   void exportsChartsViewAndSamples() {
