@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # ITS Lab: ./itslab.sh run | test
-#   run   install what is missing, build, run the default preset
+#   run   install what is missing, build, start the desktop app on the default preset
+#         (arguments go to `itslab`; without a display it saves a screenshot instead)
 #   test  install what is missing, build, run the whole test suite (what CI runs)
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES=(cmake g++ make pkg-config qt6-base-dev libeigen3-dev libcli11-dev nlohmann-json3-dev)
+PACKAGES=(cmake g++ make pkg-config qt6-base-dev qt6-charts-dev qt6-svg-dev libqt6svg6 libgl-dev
+          libeigen3-dev libcli11-dev nlohmann-json3-dev xvfb xauth imagemagick)
 
 install_deps() {
   local missing=()
@@ -30,8 +32,13 @@ run)
   install_deps
   build
   shift
-  ./build/app/itslab-cli sample --preset default --out itslab-out/samples.npy \
-    --report itslab-out/report.json "$@"
+  [ $# -eq 0 ] && set -- --preset default
+  if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+    mkdir -p itslab-out
+    echo "No display: saving the window as itslab-out/screenshot.png instead (itslab --screenshot)."
+    exec ./build/app/itslab --screenshot itslab-out/screenshot.png "$@"
+  fi
+  exec ./build/app/itslab "$@"
   ;;
 test)
   install_deps

@@ -1,0 +1,422 @@
+#include "session.hpp"
+
+#include "backend/backend.hpp"
+#include "component_form.hpp"
+#include "core/error.hpp"
+#include "core/philox.hpp"
+#include "engine/experiment.hpp"
+#include "engine/run.hpp"
+
+#include <QElapsedTimer>
+#include <chrono>
+#include <cmath>
+#include <omp.h>
+
+namespace itslab::gui {
+
+void register_gui_types() {
+  static bool done = false;
+  if (done)
+    return;
+  done = true;
+  qRegisterMetaType<FramePtr>();
+  qRegisterMetaType<FrameList>();
+  qRegisterMetaType<SetupPtr>();
+  qRegisterMetaType<OutputPtr>();
+  qRegisterMetaType<MetricsResult>();
+  qRegisterMetaType<SweepRequest>();
+  qRegisterMetaType<SweepTable>();
+  qRegisterMetaType<QMap<QString, QString>>();
+}
+
+// ---------------------------------------------------------------- EngineWorker
+
+int64_t EngineWorker::snapshotRows(int dim, int64_t n) {
+  return std::min<int64_t>(n, dim == 2 ? 20000 : 64);
+}
+
+namespace {
+double rms_radius(const RowMatrixXf& P) {
+  if (P.rows() == 0)
+    return 0;
+  const Eigen::RowVectorXd mean = P.cast<double>().colwise().mean();
+  double s = 0;
+  int64_t n = 0;
+  for (int64_t i = 0; i < P.rows(); ++i) {
+    const double d2 = (P.row(i).cast<double>() - mean).squaredNorm();
+    if (std::isfinite(d2))
+      s += d2, ++n;
+  }
+  return n ? std::sqrt(s / n) : 0;
+}
+} // namespace
+
+void EngineWorker::start(int gen, const Preset& p, std::shared_ptr<std::atomic<bool>> cancel) {
+  if (gen != latest.load())
+    return; // a newer request is already queued
+  if (!threadsSet_) {
+    // leave the GUI thread a core while the app is interactive
+    omp_set_num_threads(std::max(1, QThread::idealThreadCount() - 1));
+    threadsSet_ = true;
+  }
+  using Clock = std::chrono::steady_clock;
+  try {
+    const Experiment e = build_experiment(p);
+    auto it = backends_.find(p.backend);
+    if (it == backends_.end()) {
+      BackendChoice bc = make_backend(p.backend);
+      it = backends_.emplace(p.backend, std::make_pair(std::move(bc.backend), bc.notice)).first;
+    }
+    Backend& be = *it->second.first;
+    const int d = e.model->dim();
+    const int64_t n = p.particles;
+    const int M = e.grid.steps();
+
+    auto setup = std::make_shared<RunSetup>();
+    setup->generation = gen;
+    setup->model =
+        p.model_class >= 0
+            ? std::make_shared<const GaussianMixture>(e.model->class_mixture(p.model_class))
+            : std::make_shared<const GaussianMixture>(*e.model);
+    setup->dim = d;
+    setup->particles = n;
+    setup->steps = M;
+    setup->grid_t = e.grid.t;
+    setup->grid_sigma = e.grid.sigma;
+    const double t0 = e.process->t_min(), t1 = e.process->t_max();
+    for (int i = 0; i <= 200; ++i) {
+      const double t = t0 + (t1 - t0) * i / 200.0;
+      setup->curve_t.push_back(t);
+      setup->curve_sigma.push_back(e.process->sigma_edm(t));
+    }
+    setup->process = p.process.type;
+    setup->schedule = p.schedule.type;
+    setup->solver = p.solver.type;
+    setup->backend = be.name();
+    setup->device = be.device();
+    setup->notice = it->second.second;
+    emit setupReady(setup);
+
+    const int64_t K = snapshotRows(d, n);
+    FrameList pending;
+    auto last_emit = Clock::now();
+    {
+      // frame 0: x_T for the first K particles, the same noise sample() draws
+      auto f = std::make_shared<RunFrame>();
+      Tensor z = be.alloc(K, d);
+      be.fill_normal(z, {p.seed, static_cast<uint32_t>(Stream::init_noise), 0, 0});
+      be.lincomb(z, {{&z, e.process->prior_scale()}});
+      f->positions.resize(K, d);
+      be.download(z, f->positions.data());
+      f->step = 0;
+      f->steps = M;
+      f->t = e.grid.t[0];
+      f->sigma_edm = e.grid.sigma[0];
+      f->alpha = e.grid.point[0].alpha;
+      f->sigma = e.grid.point[0].sigma;
+      f->particles = n;
+      f->spread = rms_radius(f->positions);
+      emit framesReady(gen, {f});
+    }
+    RunOptions o;
+    o.cancel = cancel.get();
+    o.snapshot_particles = static_cast<int>(K);
+    o.on_step = [&](const StepSnapshot& s) {
+      auto f = std::make_shared<RunFrame>();
+      f->step = s.step;
+      f->steps = s.steps;
+      f->t = s.t;
+      f->sigma_edm = s.sigma;
+      const auto& pt = e.grid.point[static_cast<size_t>(s.step)];
+      f->alpha = pt.alpha;
+      f->sigma = pt.sigma;
+      f->nfe = s.nfe;
+      f->wall_ms = s.wall_ms;
+      f->positions = s.positions;
+      f->ess = s.ess;
+      f->log_w_spread = s.log_w_spread;
+      f->reward_mean = s.reward_mean;
+      f->reward_max = s.reward_max;
+      f->reward_std = s.reward_std;
+      f->has_reward = s.has_reward;
+      f->resamplings = s.resamplings;
+      f->log_w = s.log_w;
+      f->reward = s.reward;
+      f->ancestors = s.ancestors;
+      f->particles = n;
+      f->spread = rms_radius(f->positions);
+      pending.push_back(std::move(f));
+      const auto now = Clock::now();
+      if (s.step == s.steps || now - last_emit >= std::chrono::milliseconds(throttle_ms.load())) {
+        emit framesReady(gen, std::move(pending));
+        pending.clear();
+        last_emit = now;
+      }
+    };
+    SampleResult r = sample(be, e, p, o);
+    if (!pending.empty())
+      emit framesReady(gen, std::move(pending));
+    auto out = std::make_shared<RunOutput>();
+    out->generation = gen;
+    out->samples = std::move(r.samples);
+    out->nfe = r.nfe;
+    out->wall_ms = r.wall_ms;
+    out->backend = be.name();
+    out->device = be.device();
+    out->notice = it->second.second;
+    emit finished(out);
+  } catch (const Cancelled&) {
+    emit cancelled(gen);
+  } catch (const std::exception& ex) {
+    emit failed(gen, QString::fromStdString(ex.what()));
+  }
+}
+
+// ---------------------------------------------------------------- Session
+
+Session::Session(QObject* parent) : QObject(parent) {
+  register_gui_types();
+  debounce_.setSingleShot(true);
+  debounce_.setInterval(50);
+  immediate_.setSingleShot(true);
+  immediate_.setInterval(0);
+  connect(&debounce_, &QTimer::timeout, this, &Session::launch);
+  connect(&immediate_, &QTimer::timeout, this, &Session::launch);
+  metricsPool_.setMaxThreadCount(1);
+
+  thread_.setObjectName("itslab-engine");
+  worker_ = new EngineWorker();
+  worker_->moveToThread(&thread_);
+  connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
+  connect(worker_, &EngineWorker::setupReady, this, &Session::onSetup);
+  connect(worker_, &EngineWorker::framesReady, this, &Session::onFrames);
+  connect(worker_, &EngineWorker::finished, this, &Session::onFinished);
+  connect(worker_, &EngineWorker::failed, this, &Session::onFailed);
+  connect(worker_, &EngineWorker::cancelled, this, &Session::onCancelled);
+  thread_.start();
+}
+
+Session::~Session() {
+  if (token_)
+    token_->store(true);
+  worker_->latest.store(-1);
+  cancelSweep();
+  if (sweepThread_) {
+    sweepThread_->wait();
+    delete sweepThread_;
+    sweepThread_ = nullptr;
+  }
+  thread_.quit();
+  thread_.wait();
+  latestGeneration_.store(-1);
+  metricsPool_.clear();
+  metricsPool_.waitForDone();
+}
+
+QMap<QString, QString> Session::setPresetJson(const nlohmann::json& j, bool debounce) {
+  json_ = j;
+  QMap<QString, QString> errors;
+  try {
+    preset_ = parse_preset(j.dump(), "preset").preset;
+  } catch (const std::exception& e) {
+    errors = split_preset_errors(QString::fromStdString(e.what()));
+    if (errors.isEmpty())
+      errors[""] = QString::fromStdString(e.what());
+  }
+  if (!errors.isEmpty()) {
+    valid_ = false;
+    debounce_.stop();
+    immediate_.stop();
+    emit presetInvalid(errors);
+    return errors;
+  }
+  valid_ = true;
+  emit presetAccepted();
+  if (debounce) {
+    if (!immediate_.isActive())
+      debounce_.start();
+  } else {
+    debounce_.stop();
+    immediate_.start();
+  }
+  return errors;
+}
+
+void Session::rerun() {
+  if (!valid_)
+    return;
+  debounce_.stop();
+  immediate_.stop();
+  launch();
+}
+
+void Session::cancel() {
+  debounce_.stop();
+  immediate_.stop();
+  if (token_)
+    token_->store(true);
+}
+
+bool Session::isSettled() const {
+  return !isRunning() && !metricsPending_;
+}
+
+void Session::launch() {
+  if (!valid_)
+    return;
+  if (token_)
+    token_->store(true); // the stale run stops at its next step
+  token_ = std::make_shared<std::atomic<bool>>(false);
+  const int gen = ++generation_;
+  latestGeneration_.store(gen);
+  worker_->latest.store(gen);
+  running_ = true;
+  metricsPending_ = false;
+  ++runsStarted_;
+  lastError_.clear();
+  EngineWorker* w = worker_;
+  const Preset p = preset_;
+  auto token = token_;
+  QMetaObject::invokeMethod(
+      w, [w, gen, p, token] { w->start(gen, p, token); }, Qt::QueuedConnection);
+  emit runStarted(gen);
+}
+
+void Session::onSetup(SetupPtr s) {
+  if (s->generation != generation_)
+    return;
+  setup_ = std::move(s);
+  frames_.clear();
+  output_.reset();
+  emit setupReady(setup_);
+}
+
+void Session::onFrames(int gen, FrameList frames) {
+  if (gen != generation_)
+    return;
+  for (auto& f : frames)
+    frames_.push_back(std::move(f));
+  emit framesAppended(gen);
+}
+
+void Session::onFinished(OutputPtr out) {
+  if (out->generation != generation_)
+    return;
+  output_ = out;
+  running_ = false;
+  metricsPending_ = !preset_.metrics.empty();
+  metrics_ = MetricsResult{out->generation, {}, 0, {}};
+  emit runFinished(out);
+  if (!metricsPending_) {
+    emit metricsReady(metrics_);
+    return;
+  }
+  const Preset p = preset_;
+  metricsPool_.start([this, out, p] {
+    if (latestGeneration_.load() != out->generation)
+      return; // stale before it started
+    MetricsResult m;
+    m.generation = out->generation;
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      const GaussianMixture model = preset_model(p);
+      const MetricSet s = p.model_class >= 0 ? compute_metrics(model.class_mixture(p.model_class),
+                                                               out->samples, p.metrics)
+                                             : compute_metrics(model, out->samples, p.metrics);
+      m.values = s.values;
+    } catch (const std::exception& e) {
+      m.error = e.what();
+    }
+    m.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    QMetaObject::invokeMethod(
+        this,
+        [this, m] {
+          if (m.generation != generation_)
+            return;
+          metrics_ = m;
+          metricsPending_ = false;
+          emit metricsReady(m);
+        },
+        Qt::QueuedConnection);
+  });
+}
+
+void Session::onFailed(int gen, QString message) {
+  if (gen != generation_)
+    return;
+  running_ = false;
+  lastError_ = message;
+  QMap<QString, QString> errors = split_preset_errors(message);
+  emit runFailed(message, errors);
+}
+
+void Session::onCancelled(int gen) {
+  if (gen != generation_)
+    return; // superseded by a newer run
+  running_ = false;
+  emit runCancelled();
+}
+
+// ---------------------------------------------------------------- sweeps
+
+void Session::startSweep(const SweepRequest& req) {
+  if (sweepThread_ || !valid_)
+    return;
+  Sweep s;
+  Preset base = preset_;
+  base.particles = req.particles;
+  s.base = preset_to_json(base);
+  SweepAxis solvers{"solver.type", {}}, steps{"schedule.steps", {}};
+  for (const auto& v : req.solvers)
+    solvers.values.emplace_back(v);
+  for (int v : req.steps)
+    steps.values.emplace_back(v);
+  if (solvers.values.empty() || steps.values.empty()) {
+    emit sweepFailed("a sweep needs at least one solver and one step count");
+    return;
+  }
+  s.axes = {solvers, steps};
+  s.metrics = {req.metric};
+  sweepCancel_ = std::make_shared<std::atomic<bool>>(false);
+  auto cancel = sweepCancel_;
+  const QString metric = QString::fromStdString(req.metric);
+  sweepThread_ = QThread::create([this, s, cancel, metric] {
+    SweepOptions o;
+    o.cancel = cancel.get();
+    o.on_progress = [this](int64_t done, int64_t total) {
+      QMetaObject::invokeMethod(
+          this, [this, done, total] { emit sweepProgress(done, total); }, Qt::QueuedConnection);
+    };
+    try {
+      SweepTable t = run_sweep(s, o);
+      QMetaObject::invokeMethod(
+          this,
+          [this, t, metric] {
+            sweep_ = t;
+            emit sweepFinished(t, metric, t.cancelled);
+          },
+          Qt::QueuedConnection);
+    } catch (const std::exception& e) {
+      const QString msg = QString::fromStdString(e.what());
+      QMetaObject::invokeMethod(
+          this, [this, msg] { emit sweepFailed(msg); }, Qt::QueuedConnection);
+    }
+  });
+  sweepThread_->setObjectName("itslab-sweep");
+  connect(sweepThread_, &QThread::finished, this, [this] {
+    if (sweepThread_) {
+      sweepThread_->deleteLater();
+      sweepThread_ = nullptr;
+    }
+  });
+  sweepThread_->start(QThread::LowPriority);
+  emit sweepStarted();
+  emit sweepProgress(0, s.grid_size());
+}
+
+void Session::cancelSweep() {
+  if (sweepCancel_)
+    sweepCancel_->store(true);
+}
+
+} // namespace itslab::gui

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Remakes the README screenshots with the app's own screenshot mode (offscreen, no display
+# needed), then shrinks them to 256-colour PNGs. Run from the repository root after a build.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+for p in default grid25-edm-heun high-dim-64-dpmpp2m two-moons-flow-euler; do
+  ./build/app/itslab --screenshot "docs/screenshots/$p.png" --preset "$p" --size 1280x800
+  if command -v convert >/dev/null; then
+    convert "docs/screenshots/$p.png" +dither -colors 256 "PNG8:docs/screenshots/$p.png"
+  fi
+done
+# denoising half-way: the same two-moons run shown at step 12 of 32
+./build/app/itslab --screenshot docs/screenshots/two-moons-step12.png --preset two-moons-flow-euler \
+  --step 12 --no-sweep --size 1280x800
+command -v convert >/dev/null &&
+  convert docs/screenshots/two-moons-step12.png +dither -colors 256 PNG8:docs/screenshots/two-moons-step12.png
+ls -l docs/screenshots/*.png

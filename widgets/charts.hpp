@@ -1,0 +1,140 @@
+#pragma once
+#include "run_data.hpp"
+
+#include <QChartView>
+#include <QMap>
+#include <QWidget>
+
+class QAreaSeries;
+class QGraphicsLineItem;
+class QGraphicsSimpleTextItem;
+class QLineSeries;
+class QLogValueAxis;
+class QScatterSeries;
+class QValueAxis;
+class QComboBox;
+class QLineEdit;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+class QToolButton;
+class QLabel;
+
+namespace itslab::gui {
+
+// Shared by the charts: export of the data behind them.
+class DataChart : public QChartView {
+  Q_OBJECT
+public:
+  using QChartView::QChartView;
+  virtual QString csv() const = 0;
+  // Series with at least one point (tests check that a chart drew something).
+  int seriesWithData() const;
+};
+
+// Per-step diagnostics of the run: ESS/N, reward mean ± std and log-weight spread when the
+// particle method carries weights or rewards; otherwise the RMS radius of the particle cloud
+// (log axis) and the note "no weights (independent particles)". A line marks the shown step.
+class StepChart : public DataChart {
+  Q_OBJECT
+public:
+  explicit StepChart(QWidget* parent = nullptr);
+  void setFrames(const FrameList& frames, int steps);
+  void setStep(int frame);
+  QString csv() const override;
+  bool showsWeights() const { return weights_; }
+  int generationShown() const { return generation_; }
+  void setGeneration(int g) { generation_ = g; }
+
+private:
+  void placeMarker();
+  FrameList frames_;
+  int steps_ = 0, step_ = 0, generation_ = 0;
+  bool weights_ = false, rewards_ = false;
+  QValueAxis *axX_, *axEss_, *axVal_;
+  QLogValueAxis* axRad_;
+  QLineSeries *ess_, *rewardMean_, *rewardHi_, *rewardLo_, *logw_, *radius_;
+  QAreaSeries* rewardBand_;
+  QGraphicsLineItem* marker_;
+  QGraphicsSimpleTextItem* note_;
+};
+
+// σ(t) of the process (σ = σ/α of x_t = αx0 + σε, log axis) with the schedule's nodes as markers
+// and the shown step highlighted.
+class SigmaChart : public DataChart {
+  Q_OBJECT
+public:
+  explicit SigmaChart(QWidget* parent = nullptr);
+  void setSetup(const SetupPtr& setup);
+  void setStep(int frame);
+  QString csv() const override;
+
+private:
+  SetupPtr setup_;
+  QValueAxis* axT_;
+  QLogValueAxis* axS_;
+  QLineSeries* curve_;
+  QScatterSeries *nodes_, *current_;
+};
+
+// Quality versus NFE for several solvers on log–log axes, from a background sweep, with the
+// current run as a marked point.
+class NfeCurveChart : public DataChart {
+  Q_OBJECT
+public:
+  explicit NfeCurveChart(QWidget* parent = nullptr);
+  void setTable(const SweepTable& table, const QString& metric);
+  void setCurrent(int nfe, double value, const QString& label);
+  void clearCurrent();
+  QString csv() const override;
+  const SweepTable& table() const { return table_; }
+  QString metric() const { return metric_; }
+  int droppedPoints() const { return dropped_; }
+
+private:
+  void rescale();
+  SweepTable table_;
+  QString metric_;
+  int dropped_ = 0;
+  QLogValueAxis *axN_, *axM_;
+  std::vector<QLineSeries*> lines_;
+  QScatterSeries* current_;
+  QGraphicsSimpleTextItem* note_;
+};
+
+// The NfeCurveChart with its sweep controls: solvers, step counts, metric and particles, a
+// Run button, a progress bar and Cancel.
+class NfeCurvePanel : public QWidget {
+  Q_OBJECT
+public:
+  explicit NfeCurvePanel(QWidget* parent = nullptr);
+  NfeCurveChart* chart() const { return chart_; }
+  SweepRequest request() const;
+  void setRequest(const SweepRequest& r);
+  QPushButton* runButton() const { return run_; }
+  QPushButton* cancelButton() const { return cancel_; }
+
+public slots:
+  void setProgress(qint64 done, qint64 total);
+  void setRunning(bool running);
+  void setResult(const SweepTable& table, const QString& metric, bool cancelled);
+  void setCurrentRun(int nfe, const std::map<std::string, double>& metrics);
+  void setError(const QString& message);
+
+signals:
+  void sweepRequested(const itslab::gui::SweepRequest& request);
+  void cancelRequested();
+
+private:
+  NfeCurveChart* chart_;
+  QLineEdit *solvers_, *steps_;
+  QComboBox* metric_;
+  QSpinBox* particles_;
+  QPushButton *run_, *cancel_;
+  QProgressBar* progress_;
+  QLabel* status_;
+  int lastNfe_ = 0;
+  std::map<std::string, double> lastMetrics_;
+};
+
+} // namespace itslab::gui

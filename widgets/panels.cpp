@@ -1,0 +1,459 @@
+#include "panels.hpp"
+
+#include "backend/backend.hpp"
+#include "core/error.hpp"
+#include "core/file_io.hpp"
+#include "io/preset_schema.hpp"
+#include "model/gaussian_mixture.hpp"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QRandomGenerator>
+#include <QRegularExpressionValidator>
+#include <QSignalBlocker>
+#include <QSlider>
+#include <QSpinBox>
+#include <QStandardItemModel>
+#include <QToolButton>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <cmath>
+
+namespace itslab::gui {
+
+using nlohmann::json;
+
+class ErrorLabel : public QLabel {
+public:
+  explicit ErrorLabel(QWidget* parent) : QLabel(parent) {
+    setWordWrap(true);
+    setStyleSheet("color: #c62828;");
+    hide();
+  }
+  // Every message whose path starts with one of the prefixes.
+  void show_for(const QMap<QString, QString>& errors, const QStringList& prefixes) {
+    QStringList lines;
+    for (auto it = errors.begin(); it != errors.end(); ++it)
+      for (const QString& p : prefixes)
+        if (it.key() == p || it.key().startsWith(p + ".") || it.key().startsWith(p + "[")) {
+          lines << (it.key() + ": " + it.value());
+          break;
+        }
+    setText(lines.join("\n"));
+    setVisible(!lines.isEmpty());
+  }
+};
+
+namespace {
+void mark(QWidget* w, bool bad) {
+  w->setStyleSheet(bad ? QString("%1 { border: 1px solid #c62828; background: #ffebee; }")
+                             .arg(w->metaObject()->className())
+                       : QString());
+}
+bool has_prefix(const QMap<QString, QString>& errors, const QString& p) {
+  for (auto it = errors.begin(); it != errors.end(); ++it)
+    if (it.key() == p || it.key().startsWith(p + ".") || it.key().startsWith(p + "["))
+      return true;
+  return false;
+}
+constexpr const char* kInline = "inline mixture (from file)";
+} // namespace
+
+// ---------------------------------------------------------------- ModelPanel
+
+ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
+  setObjectName("panel.model");
+  auto* form = new QFormLayout(this);
+  form->setContentsMargins(0, 0, 0, 0);
+  auto* row = new QHBoxLayout();
+  model_ = new QComboBox(this);
+  model_->setObjectName("model");
+  model_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  model_->setMinimumContentsLength(14);
+  model_->setToolTip("The target distribution p0. Every model here is an exact Gaussian mixture "
+                     "p0 = Σ_k w_k N(μ_k, Σ_k), so p_t, the score and E[x0 | x_t] are closed forms "
+                     "and every error you see is the sampler's.");
+  auto* items = new QStandardItemModel(model_);
+  auto header = [&](const QString& text) {
+    auto* it = new QStandardItem(text);
+    it->setFlags(Qt::NoItemFlags);
+    QFont f = it->font();
+    f.setBold(true);
+    it->setFont(f);
+    items->appendRow(it);
+  };
+  std::vector<std::string> two, high;
+  for (const std::string& id : builtin_gmm_ids()) {
+    const GaussianMixture g = builtin_gmm(id);
+    info_[id] = {g.dim(), g.num_classes()};
+    (g.dim() == 2 ? two : high).push_back(id);
+  }
+  auto add = [&](const std::string& id) {
+    auto* it = new QStandardItem("  " + QString::fromStdString(id));
+    it->setData(QString::fromStdString(id), Qt::UserRole);
+    it->setToolTip(QString::fromStdString(builtin_gmm_description(id)) +
+                   QString("\n%1-D, %2 classes").arg(info_[id].first).arg(info_[id].second));
+    items->appendRow(it);
+  };
+  header("2-D");
+  for (const auto& id : two)
+    add(id);
+  header("high-D");
+  for (const auto& id : high)
+    add(id);
+  header("neural");
+  {
+    auto* it = new QStandardItem("  (no neural models in this version)");
+    it->setFlags(Qt::NoItemFlags);
+    items->appendRow(it);
+  }
+  model_->setModel(items);
+  row->addWidget(model_, 1);
+  open_ = new QToolButton(this);
+  open_->setText("Open…");
+  open_->setToolTip("Load an inline Gaussian mixture from a JSON file: a preset (its model.gmm) "
+                    "or an object {weights, means, stds | covariances, labels}");
+  row->addWidget(open_);
+  form->addRow("model", row);
+  description_ = new QLabel(this);
+  description_->setWordWrap(true);
+  description_->setStyleSheet("color: palette(mid); font-size: small;");
+  form->addRow(description_);
+  class_ = new QComboBox(this);
+  class_->setObjectName("class");
+  class_->setToolTip("Condition on one class c: the target becomes p0(x | c), the mixture of the "
+                     "components labelled c renormalised (needed by cfg guidance)");
+  form->addRow("class", class_);
+  error_ = new ErrorLabel(this);
+  form->addRow(error_);
+
+  connect(model_, &QComboBox::currentIndexChanged, this, [this] {
+    refreshClasses(-1);
+    emit edited(false);
+  });
+  connect(class_, &QComboBox::currentIndexChanged, this, [this] { emit edited(false); });
+  connect(open_, &QToolButton::clicked, this, [this] {
+    const QString path = QFileDialog::getOpenFileName(this, "Open a Gaussian mixture", {},
+                                                      "JSON (*.json);;All files (*)");
+    if (path.isEmpty())
+      return;
+    QString err;
+    if (openMixtureFile(path, &err))
+      emit edited(false);
+    else
+      error_->show_for({{"model.gmm", err}}, {"model"});
+  });
+  model_->setCurrentIndex(1);
+  refreshClasses(-1);
+}
+
+bool ModelPanel::openMixtureFile(const QString& path, QString* error) {
+  try {
+    json j = json::parse(read_file(path.toStdString()));
+    if (j.contains("model") && j["model"].contains("gmm"))
+      j = j["model"]["gmm"];
+    else if (j.contains("gmm"))
+      j = j["gmm"];
+    if (!j.is_object() || !j.contains("weights") || !j.contains("means"))
+      throw Error(path.toStdString() + ": no mixture (expected weights and means)");
+    inline_ = j;
+    const QSignalBlocker b(model_);
+    int idx = model_->findText(kInline);
+    if (idx < 0) {
+      model_->addItem(kInline);
+      idx = model_->count() - 1;
+      model_->setItemData(idx, "__inline__", Qt::UserRole);
+    }
+    model_->setCurrentIndex(idx);
+    refreshClasses(-1);
+    return true;
+  } catch (const std::exception& e) {
+    if (error)
+      *error = QString::fromStdString(e.what());
+    return false;
+  }
+}
+
+void ModelPanel::refreshClasses(int keep) {
+  const QString id = model_->currentData(Qt::UserRole).toString();
+  int classes = 0, dim = 0;
+  if (id == "__inline__") {
+    try {
+      GmmSpec s;
+      s.weights = inline_.value("weights", std::vector<double>{});
+      s.means = inline_.value("means", std::vector<std::vector<double>>{});
+      s.labels = inline_.value("labels", std::vector<int>{});
+      s.stds = inline_.value("stds", std::vector<double>{});
+      s.covariances = inline_.value("covariances", std::vector<std::vector<std::vector<double>>>{});
+      const GaussianMixture g("inline", s);
+      classes = g.num_classes();
+      dim = g.dim();
+      description_->setText(QString("inline mixture, %1 components").arg(g.num_components()));
+    } catch (const std::exception& e) {
+      description_->setText(QString("inline mixture: %1").arg(e.what()));
+    }
+  } else if (auto it = info_.find(id.toStdString()); it != info_.end()) {
+    dim = it->second.first;
+    classes = it->second.second;
+    description_->setText(QString::fromStdString(builtin_gmm_description(it->first)));
+  }
+  if (dim > 0)
+    description_->setText(description_->text() + QString(" · %1-D").arg(dim));
+  const QSignalBlocker b(class_);
+  class_->clear();
+  class_->addItem("unconditional", -1);
+  for (int c = 0; c < classes; ++c)
+    class_->addItem(QString("class %1").arg(c), c);
+  int idx = class_->findData(keep);
+  if (idx < 0 && keep >= 0) { // keep an out-of-range class so the loader can name the problem
+    class_->addItem(QString("class %1 (not in this model)").arg(keep), keep);
+    idx = class_->count() - 1;
+  }
+  class_->setCurrentIndex(std::max(0, idx));
+}
+
+void ModelPanel::setJson(const json& m) {
+  const QSignalBlocker b(model_);
+  if (m.contains("gmm")) {
+    inline_ = m["gmm"];
+    int idx = model_->findText(kInline);
+    if (idx < 0) {
+      model_->addItem(kInline);
+      idx = model_->count() - 1;
+      model_->setItemData(idx, "__inline__", Qt::UserRole);
+    }
+    model_->setCurrentIndex(idx);
+  } else {
+    const QString id = QString::fromStdString(m.value("builtin", std::string()));
+    int idx = model_->findData(id, Qt::UserRole);
+    if (idx < 0) { // unknown id: keep it visible so the error can point at it
+      model_->addItem(id);
+      idx = model_->count() - 1;
+      model_->setItemData(idx, id, Qt::UserRole);
+    }
+    model_->setCurrentIndex(idx);
+  }
+  refreshClasses(m.value("class", -1));
+  setErrors({});
+}
+
+json ModelPanel::toJson() const {
+  json m = json::object();
+  const QString id = model_->currentData(Qt::UserRole).toString();
+  if (id == "__inline__")
+    m["gmm"] = inline_;
+  else
+    m["builtin"] = id.toStdString();
+  const int c = class_->currentData().toInt();
+  if (c >= 0)
+    m["class"] = c;
+  return m;
+}
+
+void ModelPanel::setErrors(const QMap<QString, QString>& errors) {
+  error_->show_for(errors, {"model"});
+  mark(model_, has_prefix(errors, "model.builtin") || has_prefix(errors, "model.gmm") ||
+                   errors.contains("model"));
+  mark(class_, has_prefix(errors, "model.class") || errors.contains("guidance"));
+}
+
+// ---------------------------------------------------------------- ParticlesPanel
+
+int ParticlesPanel::sliderPosition(int64_t count) {
+  return static_cast<int>(
+      std::lround(100.0 * std::log10(static_cast<double>(std::max<int64_t>(count, 1)))));
+}
+int64_t ParticlesPanel::countAt(int position) {
+  return std::llround(std::pow(10.0, position / 100.0));
+}
+
+ParticlesPanel::ParticlesPanel(QWidget* parent) : QWidget(parent) {
+  setObjectName("panel.particles");
+  auto* form = new QFormLayout(this);
+  form->setContentsMargins(0, 0, 0, 0);
+  auto* row = new QHBoxLayout();
+  slider_ = new QSlider(Qt::Horizontal, this);
+  slider_->setObjectName("count_slider");
+  slider_->setRange(0, 600);
+  slider_->setPageStep(10);
+  slider_->setToolTip("Particle count N on a log scale: N = 10^(position/100), 1 … 1 000 000. "
+                      "Each particle is one sample x_T = prior_scale·z, z ~ N(0, I), integrated "
+                      "to t = 0; particle i gets the same noise whatever N is.");
+  count_ = new QSpinBox(this);
+  count_->setObjectName("count");
+  count_->setRange(1, 1 << 24);
+  count_->setKeyboardTracking(false);
+  count_->setToolTip("Exact particle count N (1 … 16 777 216); the slider covers 1 … 10⁶");
+  row->addWidget(slider_, 1);
+  row->addWidget(count_);
+  form->addRow("count", row);
+  method_ = new QLabel("independent particles (no weights, no resampling)", this);
+  method_->setWordWrap(true);
+  method_->setToolTip(
+      "Particle method: each particle is an independent run, all weights equal; "
+      "ESS = N. Weighted methods (SMC, best-of-N) report ESS and rewards per step.");
+  form->addRow("method", method_);
+  error_ = new ErrorLabel(this);
+  form->addRow(error_);
+  connect(slider_, &QSlider::valueChanged, this, [this](int v) {
+    {
+      const QSignalBlocker b(count_);
+      count_->setValue(static_cast<int>(countAt(v)));
+    }
+    emit edited(slider_->isSliderDown());
+  });
+  connect(slider_, &QSlider::sliderReleased, this, [this] { emit edited(false); });
+  connect(count_, &QSpinBox::valueChanged, this, [this](int v) {
+    {
+      const QSignalBlocker b(slider_);
+      slider_->setValue(sliderPosition(v));
+    }
+    emit edited(false);
+  });
+}
+
+void ParticlesPanel::setJson(const json& p) {
+  rest_ = p.is_object() ? p : json::object();
+  const int64_t n = p.value("count", int64_t{4096});
+  const QSignalBlocker b1(slider_), b2(count_);
+  count_->setValue(static_cast<int>(std::clamp<int64_t>(n, 1, 1 << 24)));
+  slider_->setValue(sliderPosition(n));
+  if (rest_.contains("method") && rest_["method"].is_object())
+    method_->setText(QString::fromStdString(rest_["method"].value("type", std::string("?"))));
+  setErrors({});
+}
+
+json ParticlesPanel::toJson() const {
+  json p = rest_;
+  p["count"] = count_->value();
+  return p;
+}
+
+void ParticlesPanel::setErrors(const QMap<QString, QString>& errors) {
+  error_->show_for(errors, {"particles"});
+  mark(count_, has_prefix(errors, "particles"));
+}
+
+// ---------------------------------------------------------------- RunPanel
+
+RunPanel::RunPanel(QWidget* parent) : QWidget(parent) {
+  setObjectName("panel.run");
+  auto* form = new QFormLayout(this);
+  form->setContentsMargins(0, 0, 0, 0);
+  auto* row = new QHBoxLayout();
+  seed_ = new QLineEdit(this);
+  seed_->setObjectName("seed");
+  seed_->setValidator(new QRegularExpressionValidator(QRegularExpression("[0-9]{1,20}"), seed_));
+  seed_->setToolTip("Seed of the Philox4x32-10 noise, keyed by (seed, stream, step, particle, "
+                    "dimension): the same seed reproduces the same samples exactly");
+  dice_ = new QToolButton(this);
+  dice_->setObjectName("dice");
+  dice_->setText("⚄");
+  dice_->setToolTip("New random seed (Ctrl+D)");
+  row->addWidget(seed_, 1);
+  row->addWidget(dice_);
+  form->addRow("seed", row);
+  backend_ = new QComboBox(this);
+  backend_->setObjectName("backend");
+  for (const std::string& b : backend_names())
+    backend_->addItem(QString::fromStdString(b));
+  backend_->setToolTip("Where the array operations run: cpu (Eigen + OpenMP), a GPU backend when "
+                       "built and available, or auto (the best available)");
+  form->addRow("backend", backend_);
+  device_ = new QLabel("–", this);
+  device_->setWordWrap(true);
+  device_->setStyleSheet("color: palette(mid); font-size: small;");
+  form->addRow("device", device_);
+  auto* grid = new QGridLayout();
+  int i = 0;
+  static const std::map<std::string, QString> tips = {
+      {"frechet", "Fréchet distance ‖m_x − m_y‖² + tr(S_x + S_y − 2(S_x S_y)^½) of the samples' "
+                  "moments against exact samples"},
+      {"mmd", "MMD² with an RBF kernel (median-heuristic bandwidth) against exact samples"},
+      {"sliced_wasserstein", "sliced Wasserstein-2 distance over random directions"},
+      {"log_density", "mean log p0(x) of the samples under the exact model (and of exact samples)"},
+      {"mode_coverage", "share of modes with a sample within 3 std; high-quality share; TV of mode "
+                        "masses"}};
+  for (const std::string& m : metric_names()) {
+    auto* c = new QCheckBox(QString::fromStdString(m), this);
+    c->setObjectName("metric." + QString::fromStdString(m));
+    if (auto it = tips.find(m); it != tips.end())
+      c->setToolTip(it->second);
+    grid->addWidget(c, i / 2, i % 2);
+    metrics_[m] = c;
+    connect(c, &QCheckBox::toggled, this, [this] { emit edited(false); });
+    ++i;
+  }
+  form->addRow("metrics", grid);
+  error_ = new ErrorLabel(this);
+  form->addRow(error_);
+  connect(seed_, &QLineEdit::textEdited, this, [this] { emit edited(true); });
+  connect(dice_, &QToolButton::clicked, this, &RunPanel::rollSeed);
+  connect(backend_, &QComboBox::currentIndexChanged, this, [this] { emit edited(false); });
+}
+
+void RunPanel::rollSeed() {
+  seed_->setText(QString::number(QRandomGenerator::global()->bounded(1u << 30)));
+  emit edited(false);
+}
+
+void RunPanel::setSeed(uint64_t seed) {
+  seed_->setText(QString::number(seed));
+}
+uint64_t RunPanel::seed() const {
+  return seed_->text().toULongLong();
+}
+void RunPanel::setBackend(const std::string& name) {
+  const QSignalBlocker b(backend_);
+  int idx = backend_->findText(QString::fromStdString(name));
+  if (idx < 0) {
+    backend_->addItem(QString::fromStdString(name));
+    idx = backend_->count() - 1;
+  }
+  backend_->setCurrentIndex(idx);
+}
+std::string RunPanel::backend() const {
+  return backend_->currentText().toStdString();
+}
+void RunPanel::setMetrics(const json& names) {
+  order_.clear();
+  if (names.is_array())
+    for (const json& n : names)
+      if (n.is_string())
+        order_.push_back(n.get<std::string>());
+  for (auto& [m, box] : metrics_) {
+    const QSignalBlocker b(box);
+    bool on = false;
+    if (names.is_array())
+      for (const json& n : names)
+        on = on || (n.is_string() && n.get<std::string>() == m);
+    box->setChecked(on);
+  }
+}
+json RunPanel::metrics() const {
+  // the loaded order first, so a preset is written back as it was read
+  json a = json::array();
+  for (const std::string& m : order_)
+    if (auto it = metrics_.find(m); it != metrics_.end() && it->second->isChecked())
+      a.push_back(m);
+  for (const std::string& m : metric_names())
+    if (metrics_.at(m)->isChecked() && std::find(order_.begin(), order_.end(), m) == order_.end())
+      a.push_back(m);
+  return a;
+}
+void RunPanel::setDevice(const QString& text) {
+  device_->setText(text);
+}
+void RunPanel::setErrors(const QMap<QString, QString>& errors) {
+  error_->show_for(errors, {"seed", "backend", "metrics"});
+  mark(seed_, has_prefix(errors, "seed"));
+  mark(backend_, has_prefix(errors, "backend"));
+}
+
+} // namespace itslab::gui

@@ -1,0 +1,734 @@
+#include "trajectory_view.hpp"
+
+#include "colormap.hpp"
+#include "density.hpp"
+
+#include <QElapsedTimer>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QMouseEvent>
+#include <QPainter>
+#include <QPainterPath>
+#include <QSignalBlocker>
+#include <QSlider>
+#include <QStyle>
+#include <QToolButton>
+#include <QWheelEvent>
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+namespace itslab::gui {
+
+namespace {
+
+constexpr int kDensityPixels = 200; // the longer side of a density grid
+constexpr size_t kCacheSize = 160;
+
+// Nice tick positions covering [lo, hi] (about `target` of them).
+std::vector<double> ticks(double lo, double hi, int target = 6) {
+  std::vector<double> t;
+  if (!(hi > lo) || !std::isfinite(lo) || !std::isfinite(hi))
+    return t;
+  const double raw = (hi - lo) / target;
+  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = mag;
+  for (double m : {1.0, 2.0, 5.0, 10.0})
+    if (raw <= m * mag) {
+      step = m * mag;
+      break;
+    }
+  for (double v = std::ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step)
+    t.push_back(std::abs(v) < 1e-12 * step ? 0.0 : v);
+  return t;
+}
+
+std::string fingerprint(const GaussianMixture& m) {
+  std::ostringstream s;
+  s << m.id() << '#' << m.num_components() << '#' << m.dim();
+  double acc = 0;
+  for (int k = 0; k < m.num_components(); ++k) {
+    acc += m.weight(k) * (k + 1);
+    const Eigen::VectorXd mu = m.component_mean(k);
+    acc += mu.sum() * (k + 3) + m.component_covariance(k).trace() * (k + 7);
+  }
+  s.precision(17);
+  s << '#' << acc;
+  return s.str();
+}
+
+} // namespace
+
+TrajectoryView::TrajectoryView(QWidget* parent) : QWidget(parent) {
+  setObjectName("view.trajectory");
+  setMinimumSize(320, 260);
+  setFocusPolicy(Qt::StrongFocus);
+  setMouseTracking(false);
+  setToolTip("Particles of the run at the shown step over the exact density log p_t(x) "
+             "(white → blue over 8 nats). Wheel: zoom about the cursor · drag: pan · "
+             "double click: reset the view");
+  pool_.setMaxThreadCount(1);
+  settle_.setSingleShot(true);
+  settle_.setInterval(80);
+  connect(&settle_, &QTimer::timeout, this, [this] {
+    interacting_ = false;
+    scheduleDensity();
+    update();
+  });
+}
+
+TrajectoryView::~TrajectoryView() {
+  pool_.clear();
+  pool_.waitForDone();
+}
+
+bool TrajectoryView::isTwoD() const {
+  return setup_ && setup_->dim == 2;
+}
+
+void TrajectoryView::setSetup(SetupPtr setup) {
+  const std::string old = modelKey_;
+  setup_ = std::move(setup);
+  modelKey_ = setup_ && setup_->model ? fingerprint(*setup_->model) : std::string();
+  if (setup_ && setup_->model && modelKey_ != old) {
+    const GaussianMixture& m = *setup_->model;
+    if (m.dim() == 2) {
+      double x0 = 1e300, x1 = -1e300, y0 = 1e300, y1 = -1e300;
+      for (int k = 0; k < m.num_components(); ++k) {
+        const Eigen::VectorXd mu = m.component_mean(k);
+        const Eigen::MatrixXd S = m.component_covariance(k);
+        const double sx = 2.5 * std::sqrt(S(0, 0)), sy = 2.5 * std::sqrt(S(1, 1));
+        x0 = std::min(x0, mu(0) - sx), x1 = std::max(x1, mu(0) + sx);
+        y0 = std::min(y0, mu(1) - sy), y1 = std::max(y1, mu(1) + sy);
+      }
+      const double cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
+      const double half = 0.55 * std::max(x1 - x0, y1 - y0);
+      home_ = QRectF(cx - half, cy - half, 2 * half, 2 * half);
+      view_ = home_;
+    } else {
+      double vmax = 0, smax = 0;
+      for (int k = 0; k < m.num_components(); ++k) {
+        vmax = std::max(vmax, m.component_mean(k).cwiseAbs().maxCoeff());
+        smax = std::max(smax, std::sqrt(m.component_covariance(k).diagonal().maxCoeff()));
+      }
+      gridScale_ = std::max(1e-6, vmax + 2 * smax);
+    }
+    cache_.clear();
+    lru_.clear();
+  }
+  update();
+}
+
+void TrajectoryView::setFrames(const FrameList& frames) {
+  frames_ = frames;
+  step_ = std::clamp(step_, 0, std::max(0, frameCount() - 1));
+  scheduleDensity();
+  update();
+}
+
+void TrajectoryView::setStep(int index) {
+  index = std::clamp(index, 0, std::max(0, frameCount() - 1));
+  if (index == step_)
+    return;
+  step_ = index;
+  scheduleDensity();
+  update();
+}
+
+void TrajectoryView::setDensityMode(Density d) {
+  density_ = d;
+  scheduleDensity();
+  update();
+}
+void TrajectoryView::setColorBy(ColorBy c) {
+  colorBy_ = c;
+  update();
+}
+void TrajectoryView::setShowPaths(bool on) {
+  showPaths_ = on;
+  update();
+}
+void TrajectoryView::setShowParticles(bool on) {
+  showParticles_ = on;
+  update();
+}
+void TrajectoryView::setPathCount(int n) {
+  pathCount_ = std::max(0, n);
+  update();
+}
+void TrajectoryView::setStale(bool stale) {
+  if (stale_ != stale) {
+    stale_ = stale;
+    update();
+  }
+}
+
+void TrajectoryView::setViewRect(const QRectF& r) {
+  if (!(r.width() > 0) || !(r.height() > 0))
+    return;
+  view_ = r;
+  interacting_ = true;
+  settle_.start();
+  emit viewChanged();
+  update();
+}
+
+void TrajectoryView::resetView() {
+  setViewRect(home_);
+}
+
+QRect TrajectoryView::plotRect() const {
+  const int fh = fontMetrics().height();
+  return rect().adjusted(fontMetrics().horizontalAdvance("−88.8") + 10, 6, -8, -(fh + 10));
+}
+
+QRectF TrajectoryView::visibleRect(const QRect& plot) const {
+  const double s = std::min(plot.width() / view_.width(), plot.height() / view_.height());
+  const double w = plot.width() / s, h = plot.height() / s;
+  const QPointF c = view_.center();
+  return {c.x() - w / 2, c.y() - h / 2, w, h};
+}
+
+QPointF TrajectoryView::toPixel(const QRect& plot, const QRectF& vis, double x, double y) const {
+  return {plot.left() + (x - vis.left()) / vis.width() * plot.width(),
+          plot.top() + (vis.bottom() - y) / vis.height() * plot.height()};
+}
+
+std::optional<TrajectoryView::DensityKey> TrajectoryView::wantedKey(int frame,
+                                                                    const QRectF& vis) const {
+  if (!isTwoD() || density_ == Density::off || !setup_->model)
+    return std::nullopt;
+  DensityKey k;
+  k.model = modelKey_;
+  if (density_ == Density::current && frame >= 0 && frame < frameCount()) {
+    k.alpha = frames_[static_cast<size_t>(frame)]->alpha;
+    k.sigma = frames_[static_cast<size_t>(frame)]->sigma;
+  }
+  k.x = vis.x(), k.y = vis.y(), k.w = vis.width(), k.h = vis.height();
+  const double a = vis.width() / vis.height();
+  k.pw = a >= 1 ? kDensityPixels : std::max(8, static_cast<int>(kDensityPixels * a));
+  k.ph = a >= 1 ? std::max(8, static_cast<int>(kDensityPixels / a)) : kDensityPixels;
+  return k;
+}
+
+bool TrajectoryView::densityReady() const {
+  const auto k = wantedKey(step_, visibleRect(plotRect()));
+  return !k || cache_.count(*k);
+}
+
+void TrajectoryView::scheduleDensity() {
+  if (jobRunning_ || interacting_ || !isTwoD())
+    return;
+  const QRectF vis = visibleRect(plotRect());
+  // the shown step first, then the other recorded steps (so scrubbing is instant)
+  std::optional<DensityKey> next;
+  if (auto k = wantedKey(step_, vis); k && !cache_.count(*k))
+    next = k;
+  if (!next && density_ == Density::current) {
+    const int n = std::min<int>(frameCount(), static_cast<int>(kCacheSize) - 8);
+    for (int d = 1; d < frameCount() && !next; ++d)
+      for (int f : {step_ + d, step_ - d})
+        if (f >= 0 && f < frameCount() && std::abs(f - step_) < n)
+          if (auto k = wantedKey(f, vis); k && !cache_.count(*k)) {
+            next = k;
+            break;
+          }
+  }
+  if (!next)
+    return;
+  jobRunning_ = true;
+  jobKey_ = next;
+  const DensityKey key = *next;
+  const std::shared_ptr<const GaussianMixture> model = setup_->model;
+  pool_.start([this, key, model] {
+    const QRectF r(key.x, key.y, key.w, key.h);
+    QImage img = density_image(
+        mixture_log_density_grid(*model, key.alpha, key.sigma, r, key.pw, key.ph), key.pw, key.ph);
+    QMetaObject::invokeMethod(
+        this,
+        [this, key, img] {
+          jobRunning_ = false;
+          jobKey_.reset();
+          if (key.model == modelKey_) {
+            cache_[key] = img;
+            lru_.push_back(key);
+            while (lru_.size() > kCacheSize) {
+              cache_.erase(lru_.front());
+              lru_.pop_front();
+            }
+          }
+          update();
+          emit densityUpdated();
+          scheduleDensity();
+        },
+        Qt::QueuedConnection);
+  });
+}
+
+void TrajectoryView::resizeEvent(QResizeEvent*) {
+  interacting_ = true;
+  settle_.start();
+}
+
+void TrajectoryView::paintEvent(QPaintEvent*) {
+  static const bool debug = qEnvironmentVariableIsSet("ITSLAB_DEBUG_TIMING");
+  QElapsedTimer timer;
+  timer.start();
+  struct Report {
+    QElapsedTimer& t;
+    ~Report() {
+      if (debug && t.elapsed() > 4)
+        qDebug("TrajectoryView::paintEvent %lld ms", static_cast<long long>(t.elapsed()));
+    }
+  } report{timer};
+  QPainter p(this);
+  p.fillRect(rect(), palette().window());
+  if (!setup_ || frames_.empty()) {
+    p.setPen(palette().color(QPalette::Mid));
+    p.drawText(rect(), Qt::AlignCenter, setup_ ? "running…" : "waiting for the first run…");
+    return;
+  }
+  if (isTwoD())
+    paintTwoD(p);
+  else
+    paintGrid(p);
+}
+
+QColor TrajectoryView::particleColor(const RunFrame& f, int i, double lo, double hi, bool byW,
+                                     bool byR) const {
+  const std::vector<float>* v = byW ? &f.log_w : byR ? &f.reward : nullptr;
+  if (!v || i >= static_cast<int>(v->size()))
+    return QColor(0xd9, 0x5f, 0x02);
+  const double u = hi > lo ? ((*v)[static_cast<size_t>(i)] - lo) / (hi - lo) : 0.5;
+  return QColor::fromRgb(lut_at(value_lut(), u));
+}
+
+void TrajectoryView::paintTwoD(QPainter& p) {
+  const QRect plot = plotRect();
+  const QRectF vis = visibleRect(plot);
+  p.fillRect(plot, Qt::white);
+  p.save();
+  p.setClipRect(plot);
+
+  // density: the wanted image, else the nearest cached one for this model (drawn where it lies)
+  if (density_ != Density::off) {
+    const auto want = wantedKey(step_, vis);
+    const QImage* img = nullptr;
+    DensityKey used;
+    if (want && cache_.count(*want)) {
+      img = &cache_.at(*want);
+      used = *want;
+    } else if (want) {
+      for (auto it = lru_.rbegin(); it != lru_.rend(); ++it)
+        if (it->model == want->model && it->alpha == want->alpha && it->sigma == want->sigma) {
+          img = &cache_.at(*it);
+          used = *it;
+          break;
+        }
+      if (!img && !lru_.empty() && cache_.count(lru_.back()) && lru_.back().model == want->model) {
+        img = &cache_.at(lru_.back());
+        used = lru_.back();
+      }
+    }
+    if (img) {
+      const QPointF a = toPixel(plot, vis, used.x, used.y + used.h);
+      const QPointF b = toPixel(plot, vis, used.x + used.w, used.y);
+      p.setRenderHint(QPainter::SmoothPixmapTransform, true);
+      p.drawImage(QRectF(a, b), *img);
+    }
+    if (!jobRunning_ && !interacting_ && want && !cache_.count(*want))
+      QMetaObject::invokeMethod(
+          this, [this] { scheduleDensity(); }, Qt::QueuedConnection);
+  }
+
+  const RunFrame& cur = *frames_[static_cast<size_t>(step_)];
+  const bool byW = (colorBy_ == ColorBy::log_weight || colorBy_ == ColorBy::automatic) &&
+                   !cur.log_w.empty() && cur.ess >= 0;
+  const bool byR = !byW && (colorBy_ == ColorBy::reward || colorBy_ == ColorBy::automatic) &&
+                   cur.has_reward && !cur.reward.empty();
+  double lo = 0, hi = 0;
+  if (byW || byR) {
+    const auto& v = byW ? cur.log_w : cur.reward;
+    lo = 1e300, hi = -1e300;
+    for (float x : v)
+      if (std::isfinite(x))
+        lo = std::min<double>(lo, x), hi = std::max<double>(hi, x);
+  }
+
+  // paths of the first particles, up to the shown step
+  if (showPaths_ && pathCount_ > 0 && step_ > 0) {
+    p.setRenderHint(QPainter::Antialiasing, true);
+    const int paths = std::min<int>(pathCount_, static_cast<int>(cur.positions.rows()));
+    for (int i = 0; i < paths; ++i) {
+      QPainterPath path;
+      bool started = false;
+      for (int f = 0; f <= step_; ++f) {
+        const RowMatrixXf& P = frames_[static_cast<size_t>(f)]->positions;
+        if (i >= P.rows())
+          continue;
+        const double x = P(i, 0), y = P(i, 1);
+        if (!std::isfinite(x) || !std::isfinite(y))
+          continue;
+        const QPointF q = toPixel(plot, vis, x, y);
+        const QPointF qc(std::clamp(q.x(), -1e5, 1e5), std::clamp(q.y(), -1e5, 1e5));
+        if (!started)
+          path.moveTo(qc), started = true;
+        else
+          path.lineTo(qc);
+      }
+      QColor c = (byW || byR) ? particleColor(cur, i, lo, hi, byW, byR) : QColor(0x55, 0x55, 0x55);
+      c.setAlpha(55);
+      p.setPen(QPen(c, 1.0));
+      p.drawPath(path);
+    }
+    p.setRenderHint(QPainter::Antialiasing, false);
+  }
+
+  // particles, splatted 2×2 device pixels each
+  if (showParticles_) {
+    const qreal dpr = devicePixelRatioF();
+    QImage layer((plot.size() * dpr), QImage::Format_ARGB32_Premultiplied);
+    layer.fill(Qt::transparent);
+    const int W = layer.width(), H = layer.height();
+    const int r = std::max(1, static_cast<int>(std::lround(dpr)));
+    const RowMatrixXf& P = cur.positions;
+    const QRgb fixed = QColor(0xd9, 0x5f, 0x02).rgba();
+    for (int i = 0; i < P.rows(); ++i) {
+      const double x = P(i, 0), y = P(i, 1);
+      const double px = (x - vis.left()) / vis.width() * W;
+      const double py = (vis.bottom() - y) / vis.height() * H;
+      if (!(px >= 0 && px < W && py >= 0 && py < H))
+        continue;
+      const QRgb c = (byW || byR) ? particleColor(cur, i, lo, hi, byW, byR).rgba() : fixed;
+      const int ix = static_cast<int>(px), iy = static_cast<int>(py);
+      for (int dy = 0; dy <= r && iy + dy < H; ++dy) {
+        auto* line = reinterpret_cast<QRgb*>(layer.scanLine(iy + dy));
+        for (int dx = 0; dx <= r && ix + dx < W; ++dx)
+          line[ix + dx] = c;
+      }
+    }
+    layer.setDevicePixelRatio(dpr);
+    p.drawImage(plot.topLeft(), layer);
+  }
+  if (stale_)
+    p.fillRect(plot, QColor(255, 255, 255, 90));
+  p.restore();
+  paintAxes(p, plot, vis);
+  paintOverlay(p, plot);
+}
+
+void TrajectoryView::paintAxes(QPainter& p, const QRect& plot, const QRectF& vis) {
+  p.setPen(palette().color(QPalette::WindowText));
+  p.drawRect(plot.adjusted(0, 0, -1, -1));
+  const QFontMetrics fm = fontMetrics();
+  for (double x : ticks(vis.left(), vis.right(), std::max(2, plot.width() / 80))) {
+    const double px = toPixel(plot, vis, x, 0).x();
+    p.drawLine(QPointF(px, plot.bottom()), QPointF(px, plot.bottom() + 4));
+    const QString s = QString::number(x, 'g', 4);
+    p.drawText(QPointF(px - fm.horizontalAdvance(s) / 2.0, plot.bottom() + 5 + fm.ascent()), s);
+  }
+  for (double y : ticks(vis.top(), vis.bottom(), std::max(2, plot.height() / 60))) {
+    const double py = toPixel(plot, vis, 0, y).y();
+    p.drawLine(QPointF(plot.left() - 4, py), QPointF(plot.left(), py));
+    const QString s = QString::number(y, 'g', 4);
+    p.drawText(QPointF(plot.left() - 6 - fm.horizontalAdvance(s), py + fm.ascent() / 2.0 - 1), s);
+  }
+}
+
+void TrajectoryView::paintOverlay(QPainter& p, const QRect& plot) {
+  const RunFrame& f = *frames_[static_cast<size_t>(step_)];
+  QString head = step_ == 0 ? QString("x_T (initial noise) · step 0/%1").arg(f.steps)
+                            : QString("step %1/%2").arg(f.step).arg(f.steps);
+  head += QString(" · t = %1 · σ = %2 · NFE %3")
+              .arg(f.t, 0, 'g', 4)
+              .arg(f.sigma_edm, 0, 'g', 4)
+              .arg(f.nfe);
+  QStringList lines{head};
+  if (isTwoD()) {
+    QString dens = density_ == Density::off      ? "density off"
+                   : density_ == Density::target ? "density: log p₀ (target)"
+                                                 : "density: log p_t at this step";
+    lines << QString("%1 particles shown of %2 · %3")
+                 .arg(f.positions.rows())
+                 .arg(f.particles)
+                 .arg(dens);
+    if (f.ess >= 0)
+      lines << QString("ESS %1 (%2 % of N) · colour = log-weight")
+                   .arg(f.ess, 0, 'f', 0)
+                   .arg(100.0 * f.ess / std::max<int64_t>(1, f.particles), 0, 'f', 1);
+    else if (f.has_reward)
+      lines << "colour = reward";
+    else
+      lines << "no weights (independent particles)";
+  }
+  if (stale_)
+    lines << "⟳ updating…";
+  const QFontMetrics fm = fontMetrics();
+  int w = 0;
+  for (const QString& l : lines)
+    w = std::max(w, fm.horizontalAdvance(l));
+  const QRect box(plot.left() + 6, plot.top() + 6, w + 12, lines.size() * fm.height() + 8);
+  p.fillRect(box, QColor(255, 255, 255, 200));
+  p.setPen(QColor(0x20, 0x20, 0x20));
+  for (int i = 0; i < lines.size(); ++i)
+    p.drawText(box.left() + 6, box.top() + 4 + fm.ascent() + i * fm.height(), lines[i]);
+}
+
+void TrajectoryView::paintGrid(QPainter& p) {
+  const RunFrame& f = *frames_[static_cast<size_t>(step_)];
+  const int d = static_cast<int>(f.positions.cols());
+  const int n = std::min<int>(64, static_cast<int>(f.positions.rows()));
+  const QFontMetrics fm = fontMetrics();
+  const QRect area = rect().adjusted(8, 3 * fm.height() + 10, -8, -(fm.height() + 12));
+  p.setPen(palette().color(QPalette::WindowText));
+  p.drawText(QRect(8, 4, width() - 16, 3 * fm.height() + 4), Qt::AlignLeft | Qt::TextWordWrap,
+             QString("%1-D model: the first %2 of %3 particles at step %4/%5 (t = %6, σ = %7, NFE "
+                     "%8); each sample is one tile, its %1 coordinates row by row, blue < 0 < red "
+                     "(±%9)")
+                 .arg(d)
+                 .arg(n)
+                 .arg(f.particles)
+                 .arg(f.step)
+                 .arg(f.steps)
+                 .arg(f.t, 0, 'g', 3)
+                 .arg(f.sigma_edm, 0, 'g', 3)
+                 .arg(f.nfe)
+                 .arg(gridScale_, 0, 'g', 2));
+  if (n == 0 || d == 0)
+    return;
+  const int tw = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(d))));
+  const int th = (d + tw - 1) / tw;
+  // columns × rows of tiles that fill the area best
+  int bestC = 1;
+  double bestS = 0;
+  for (int c = 1; c <= n; ++c) {
+    const int r = (n + c - 1) / c;
+    const double s = std::min(area.width() / (c * (tw + 1.0)), area.height() / (r * (th + 1.0)));
+    if (s > bestS)
+      bestS = s, bestC = c;
+  }
+  const double cell = bestS;
+  const Lut& lut = diverging_lut();
+  p.setRenderHint(QPainter::SmoothPixmapTransform, false);
+  for (int i = 0; i < n; ++i) {
+    QImage tile(tw, th, QImage::Format_RGB32);
+    tile.fill(palette().color(QPalette::Window));
+    for (int j = 0; j < d; ++j) {
+      const double u = 0.5 + 0.5 * f.positions(i, j) / gridScale_;
+      tile.setPixel(j % tw, j / tw, lut_at(lut, std::isfinite(u) ? u : 0.5));
+    }
+    const int c = i % bestC, r = i / bestC;
+    const QRectF target(area.left() + c * cell * (tw + 1), area.top() + r * cell * (th + 1),
+                        cell * tw, cell * th);
+    p.drawImage(target, tile);
+  }
+  if (stale_)
+    p.fillRect(area, QColor(255, 255, 255, 90));
+}
+
+QImage TrajectoryView::renderImage() {
+  QImage img(size(), QImage::Format_RGB32);
+  img.fill(Qt::white);
+  QWidget::render(&img);
+  return img;
+}
+
+QString TrajectoryView::csv() const {
+  QString out;
+  if (frames_.empty())
+    return out;
+  const RunFrame& f = *frames_[static_cast<size_t>(step_)];
+  out += QString("# itslab trajectory view: step %1/%2, t=%3, sigma=%4\n")
+             .arg(f.step)
+             .arg(f.steps)
+             .arg(f.t, 0, 'g', 17)
+             .arg(f.sigma_edm, 0, 'g', 17);
+  for (int j = 0; j < f.positions.cols(); ++j)
+    out += (j ? ",x" : "x") + QString::number(j);
+  if (!f.log_w.empty())
+    out += ",log_w";
+  if (!f.reward.empty())
+    out += ",reward";
+  out += "\n";
+  for (int i = 0; i < f.positions.rows(); ++i) {
+    for (int j = 0; j < f.positions.cols(); ++j)
+      out += (j ? "," : "") + QString::number(f.positions(i, j), 'g', 9);
+    if (!f.log_w.empty())
+      out += "," + QString::number(f.log_w[static_cast<size_t>(i)], 'g', 9);
+    if (!f.reward.empty())
+      out += "," + QString::number(f.reward[static_cast<size_t>(i)], 'g', 9);
+    out += "\n";
+  }
+  return out;
+}
+
+void TrajectoryView::wheelEvent(QWheelEvent* e) {
+  if (!isTwoD())
+    return;
+  const QRect plot = plotRect();
+  const QRectF vis = visibleRect(plot);
+  const double f = std::pow(1.0015, -e->angleDelta().y());
+  const QPointF pos = e->position();
+  const double cx = vis.left() + (pos.x() - plot.left()) / plot.width() * vis.width();
+  const double cy = vis.bottom() - (pos.y() - plot.top()) / plot.height() * vis.height();
+  const QRectF r(cx - (cx - view_.left()) * f, cy - (cy - view_.top()) * f, view_.width() * f,
+                 view_.height() * f);
+  setViewRect(r);
+  e->accept();
+}
+
+void TrajectoryView::mousePressEvent(QMouseEvent* e) {
+  if (e->button() == Qt::LeftButton && isTwoD()) {
+    dragging_ = true;
+    dragFrom_ = e->pos();
+    dragView_ = view_;
+    setCursor(Qt::ClosedHandCursor);
+  }
+  QWidget::mousePressEvent(e);
+}
+
+void TrajectoryView::mouseMoveEvent(QMouseEvent* e) {
+  if (!dragging_)
+    return;
+  const QRect plot = plotRect();
+  const QRectF vis = visibleRect(plot);
+  const QPoint d = e->pos() - dragFrom_;
+  const double sx = vis.width() / plot.width(), sy = vis.height() / plot.height();
+  setViewRect(dragView_.translated(-d.x() * sx, d.y() * sy));
+}
+
+void TrajectoryView::mouseReleaseEvent(QMouseEvent* e) {
+  if (dragging_) {
+    dragging_ = false;
+    unsetCursor();
+  }
+  QWidget::mouseReleaseEvent(e);
+}
+
+void TrajectoryView::mouseDoubleClickEvent(QMouseEvent*) {
+  resetView();
+}
+
+// ---------------------------------------------------------------- TimeBar
+
+TimeBar::TimeBar(QWidget* parent) : QWidget(parent) {
+  setObjectName("timebar");
+  auto* lay = new QHBoxLayout(this);
+  lay->setContentsMargins(4, 2, 4, 2);
+  auto button = [&](QStyle::StandardPixmap icon, const QString& tip) {
+    auto* b = new QToolButton(this);
+    b->setIcon(style()->standardIcon(icon));
+    b->setToolTip(tip);
+    b->setAutoRaise(true);
+    lay->addWidget(b);
+    return b;
+  };
+  first_ = button(QStyle::SP_MediaSkipBackward, "First step: x_T, the initial noise (Home)");
+  prev_ = button(QStyle::SP_MediaSeekBackward, "Previous step (Left)");
+  play_ = button(QStyle::SP_MediaPlay, "Play / pause the denoising from the shown step (Space)");
+  play_->setObjectName("play");
+  next_ = button(QStyle::SP_MediaSeekForward, "Next step (Right)");
+  last_ = button(QStyle::SP_MediaSkipForward, "Last step: the samples; follows a live run (End)");
+  slider_ = new QSlider(Qt::Horizontal, this);
+  slider_->setObjectName("time");
+  slider_->setToolTip("Time: scrub through the recorded steps of the run, from x_T (left) to "
+                      "the samples (right). Dragging pauses playback.");
+  lay->addWidget(slider_, 1);
+  label_ = new QLabel(this);
+  label_->setMinimumWidth(fontMetrics().horizontalAdvance("step 888/888"));
+  lay->addWidget(label_);
+  connect(first_, &QToolButton::clicked, this, &TimeBar::toStart);
+  connect(prev_, &QToolButton::clicked, this, [this] { stepBy(-1); });
+  connect(play_, &QToolButton::clicked, this, &TimeBar::togglePlay);
+  connect(next_, &QToolButton::clicked, this, [this] { stepBy(1); });
+  connect(last_, &QToolButton::clicked, this, &TimeBar::toEnd);
+  connect(slider_, &QSlider::sliderPressed, this, &TimeBar::pause);
+  connect(slider_, &QSlider::valueChanged, this, [this](int v) {
+    if (v > available_ - 1 && available_ > 0) {
+      slider_->setValue(available_ - 1);
+      return;
+    }
+    follow_ = v >= total_;
+    label_->setText(QString("step %1/%2").arg(v).arg(total_));
+    emit valueChanged(v);
+  });
+  timer_.setInterval(100);
+  connect(&timer_, &QTimer::timeout, this, [this] {
+    if (slider_->value() >= available_ - 1) {
+      pause();
+      return;
+    }
+    slider_->setValue(slider_->value() + 1);
+  });
+  setRange(0, 0);
+}
+
+void TimeBar::setRange(int total, int available) {
+  const bool follow = follow_;
+  const double fraction = total_ > 0 ? static_cast<double>(slider_->value()) / total_ : 1.0;
+  const bool newRun = total != total_ || available < available_;
+  total_ = total;
+  available_ = available;
+  {
+    const QSignalBlocker b(slider_);
+    slider_->setRange(0, std::max(0, total));
+  }
+  // a live run is followed; otherwise a re-run keeps the position on the time axis
+  int v = slider_->value();
+  if (follow)
+    v = std::max(0, available - 1);
+  else if (newRun)
+    v = static_cast<int>(std::lround(fraction * total));
+  v = std::clamp(v, 0, std::max(0, available - 1));
+  timer_.setInterval(std::clamp(3000 / std::max(1, total), 30, 150));
+  const bool changed = v != slider_->value();
+  {
+    const QSignalBlocker b(slider_);
+    slider_->setValue(v);
+  }
+  follow_ = follow;
+  label_->setText(QString("step %1/%2").arg(v).arg(total_));
+  if (changed || newRun)
+    emit valueChanged(v);
+}
+
+int TimeBar::value() const {
+  return slider_->value();
+}
+void TimeBar::setValue(int v) {
+  slider_->setValue(std::clamp(v, 0, std::max(0, available_ - 1)));
+}
+bool TimeBar::isPlaying() const {
+  return timer_.isActive();
+}
+void TimeBar::setLabel(const QString& text) {
+  label_->setText(text);
+}
+void TimeBar::play() {
+  if (slider_->value() >= available_ - 1)
+    slider_->setValue(0);
+  timer_.start();
+  play_->setIcon(style()->standardIcon(QStyle::SP_MediaPause));
+}
+void TimeBar::pause() {
+  timer_.stop();
+  play_->setIcon(style()->standardIcon(QStyle::SP_MediaPlay));
+}
+void TimeBar::togglePlay() {
+  isPlaying() ? pause() : play();
+}
+void TimeBar::stepBy(int delta) {
+  pause();
+  setValue(slider_->value() + delta);
+}
+void TimeBar::toStart() {
+  pause();
+  setValue(0);
+}
+void TimeBar::toEnd() {
+  pause();
+  setValue(available_ - 1);
+  follow_ = true;
+}
+
+} // namespace itslab::gui

@@ -1,0 +1,156 @@
+#pragma once
+#include "run_data.hpp"
+
+#include <QImage>
+#include <QThreadPool>
+#include <QTimer>
+#include <QWidget>
+#include <list>
+#include <map>
+#include <optional>
+#include <tuple>
+
+class QLabel;
+class QSlider;
+class QToolButton;
+
+namespace itslab::gui {
+
+// The centre view. For 2-D models: the exact density of p_t at the shown step (or of p0) as a
+// colour map, the particles at that step, and the paths of the first few hundred particles,
+// coloured by log-weight or reward when the run carries them; wheel zooms about the cursor,
+// dragging pans, a double click resets. For other dimensions: a grid of the current samples,
+// each d-vector drawn as a ⌈√d⌉-wide tile (blue < 0 < red).
+// Densities are computed off the GUI thread and cached per (model, α, σ, view); particles are
+// splatted into an image, never drawn as chart series.
+class TrajectoryView : public QWidget {
+  Q_OBJECT
+public:
+  enum class Density { current, target, off };
+  enum class ColorBy { automatic, none, log_weight, reward };
+
+  explicit TrajectoryView(QWidget* parent = nullptr);
+  ~TrajectoryView() override;
+
+  void setSetup(SetupPtr setup);
+  void setFrames(const FrameList& frames); // the run's record so far
+  void setStep(int index);                 // frame index (0 = x_T)
+  int step() const { return step_; }
+  int frameCount() const { return static_cast<int>(frames_.size()); }
+  void setDensityMode(Density d);
+  Density densityMode() const { return density_; }
+  void setColorBy(ColorBy c);
+  void setShowPaths(bool on);
+  void setShowParticles(bool on);
+  void setPathCount(int n);
+  int pathCount() const { return pathCount_; }
+  void setStale(bool stale); // a newer run is on its way: dim and badge
+
+  QRectF viewRect() const { return view_; }
+  void setViewRect(const QRectF& r);
+  void resetView();
+  bool isTwoD() const;
+  // True once the density for the shown step and view is on screen (or none is wanted).
+  bool densityReady() const;
+  // The view as an image at its current size (tests count its ink).
+  QImage renderImage();
+
+  // The data behind the view: positions of the shown step, "x,y,..." per row.
+  QString csv() const;
+
+signals:
+  void densityUpdated();
+  void viewChanged();
+
+protected:
+  void paintEvent(QPaintEvent*) override;
+  void resizeEvent(QResizeEvent*) override;
+  void wheelEvent(QWheelEvent*) override;
+  void mousePressEvent(QMouseEvent*) override;
+  void mouseMoveEvent(QMouseEvent*) override;
+  void mouseReleaseEvent(QMouseEvent*) override;
+  void mouseDoubleClickEvent(QMouseEvent*) override;
+
+private:
+  struct DensityKey {
+    std::string model;
+    double alpha = 1, sigma = 0;
+    double x = 0, y = 0, w = 0, h = 0;
+    int pw = 0, ph = 0;
+    auto tie() const { return std::tie(model, alpha, sigma, x, y, w, h, pw, ph); }
+    bool operator<(const DensityKey& o) const { return tie() < o.tie(); }
+    bool operator==(const DensityKey& o) const { return tie() == o.tie(); }
+  };
+  QRect plotRect() const;
+  QRectF visibleRect(const QRect& plot) const; // view_ grown to the plot's aspect
+  QPointF toPixel(const QRect& plot, const QRectF& vis, double x, double y) const;
+  std::optional<DensityKey> wantedKey(int frame, const QRectF& vis) const;
+  void scheduleDensity();
+  void paintTwoD(QPainter& p);
+  void paintGrid(QPainter& p);
+  void paintAxes(QPainter& p, const QRect& plot, const QRectF& vis);
+  void paintOverlay(QPainter& p, const QRect& plot);
+  QColor particleColor(const RunFrame& f, int i, double lo, double hi, bool byW, bool byR) const;
+
+  SetupPtr setup_;
+  FrameList frames_;
+  std::string modelKey_;
+  int step_ = 0;
+  Density density_ = Density::current;
+  ColorBy colorBy_ = ColorBy::automatic;
+  bool showPaths_ = true, showParticles_ = true, stale_ = false;
+  int pathCount_ = 150;
+  QRectF home_{-4, -4, 8, 8}, view_{-4, -4, 8, 8};
+  double gridScale_ = 2; // value range of the sample grid
+
+  // density cache (LRU) and its single background job
+  std::map<DensityKey, QImage> cache_;
+  std::list<DensityKey> lru_;
+  bool jobRunning_ = false;
+  std::optional<DensityKey> jobKey_;
+  QTimer settle_; // view interactions settle before new densities are computed
+  bool interacting_ = false;
+  QThreadPool pool_;
+
+  QPoint dragFrom_;
+  QRectF dragView_;
+  bool dragging_ = false;
+};
+
+// The time bar under the view: ⏮ ◀ ▶/⏸ ▶ ⏭, a slider over the recorded steps and a
+// label. Dragging the slider pauses playback; at the last step it follows a live run.
+class TimeBar : public QWidget {
+  Q_OBJECT
+public:
+  explicit TimeBar(QWidget* parent = nullptr);
+  // total = steps of the run; available = frames recorded so far (total + 1 when finished)
+  void setRange(int total, int available);
+  int value() const;
+  void setValue(int v); // emits valueChanged when it changes
+  bool followsLive() const { return follow_; }
+  bool isPlaying() const;
+  void setLabel(const QString& text);
+  QSlider* slider() const { return slider_; }
+  QToolButton* playButton() const { return play_; }
+
+public slots:
+  void play();
+  void pause();
+  void togglePlay();
+  void stepBy(int delta);
+  void toStart();
+  void toEnd();
+
+signals:
+  void valueChanged(int frame);
+
+private:
+  QToolButton *first_, *prev_, *play_, *next_, *last_;
+  QSlider* slider_;
+  QLabel* label_;
+  QTimer timer_;
+  int total_ = 0, available_ = 0;
+  bool follow_ = true;
+};
+
+} // namespace itslab::gui
