@@ -288,7 +288,7 @@ void TestPreset::bad_presets_data() {
   QTest::newRow("eta wrong type") << R"({"solver": {"type": "ddim", "eta": "0.5"}})"
                                   << "solver.eta: must be a number";
   QTest::newRow("em form choice") << R"({"solver": {"type": "euler_maruyama", "form": "fancy"}})"
-                                  << "solver.form: must be one of the listed choices, got 'fancy'";
+                                  << "solver.form: must be one of exponential, plain, got 'fancy'";
   QTest::newRow("steps zero") << R"({"schedule": {"steps": 0}})"
                               << "schedule.steps: must be ≥ 1";
   QTest::newRow("steps fractional") << R"({"schedule": {"steps": 2.5}})"
