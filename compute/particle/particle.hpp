@@ -115,6 +115,13 @@ struct ParticleResult {
 // Runs params.method (anything but "independent"); throws Error naming the field at fault.
 ParticleResult run_particle_method(const ParticleJob& job, const ParticleParams& params);
 
+// Zero-order search neighbours (note §1.4): row i·J + j of the result is neighbour j of pivot
+// Z.row(i), from the standard normal row E.row(i·J + j). "marginal" (sphere = false):
+// y = √(1 − r²) n + r ε, which keeps N(0, I) in any dimension; "sphere": ‖y‖ = ‖n‖ and
+// cos(y, n) = √(1 − r²) (the reference implementation; in 2-D it never changes ‖n‖).
+RowMatrixXf search_neighbours(const RowMatrixXf& Z, const RowMatrixXf& E, int J, double radius,
+                              bool sphere);
+
 // A denoiser wrapper that lets the particle methods see x̂0 without paying for it twice:
 // prime(x, t, D) makes the next call at (x, t) return a copy of D instead of evaluating the
 // model; record(x, t, out) copies the output of the next call at (x, t) into out. Either

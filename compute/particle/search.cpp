@@ -8,6 +8,43 @@
 #include <cmath>
 #include <numeric>
 
+namespace itslab {
+
+RowMatrixXf search_neighbours(const RowMatrixXf& Z, const RowMatrixXf& E, int J, double radius,
+                              bool sphere) {
+  const int64_t S = Z.rows(), d = Z.cols();
+  if (E.rows() != S * J || E.cols() != d)
+    throw Error("search_neighbours: E must be [" + std::to_string(S * J) + ", " +
+                std::to_string(d) + "]");
+  const double r = radius, c = std::sqrt(std::max(0.0, 1 - r * r));
+  RowMatrixXf Y(S * J, d);
+  for (int64_t i = 0; i < S; ++i) {
+    const Eigen::VectorXd n = Z.row(i).transpose().cast<double>();
+    const double nn = n.norm();
+    for (int j = 0; j < J; ++j) {
+      const int64_t row = i * J + j;
+      const Eigen::VectorXd e = E.row(row).transpose().cast<double>();
+      Eigen::VectorXd y;
+      if (!sphere) {
+        // marginal-preserving: y ~ N(0, I) whenever n and e are
+        y = c * n + r * e;
+      } else if (nn > 0) {
+        // norm-preserving (the reference's rule): ‖y‖ = ‖n‖, cos(y, n) = c
+        const Eigen::VectorXd u = n / nn;
+        const Eigen::VectorXd w = e - e.dot(u) * u;
+        const double wn = w.norm();
+        y = wn > 0 ? Eigen::VectorXd(nn * (c * u + r * (w / wn))) : n;
+      } else {
+        y = e;
+      }
+      Y.row(row) = y.transpose().cast<float>();
+    }
+  }
+  return Y;
+}
+
+} // namespace itslab
+
 namespace itslab::particle_detail {
 
 namespace {
@@ -158,7 +195,6 @@ ParticleResult run_search(const ParticleJob& job, const ParticleParams& p) {
   report(0);
 
   const int J = zo ? p.neighbors : 1;
-  const double r = p.radius, c = std::sqrt(std::max(0.0, 1 - r * r));
   std::vector<double> rc;
   for (int it = 1; it < p.iterations; ++it) {
     if (job.cancel && job.cancel->load())
@@ -169,33 +205,11 @@ ParticleResult run_search(const ParticleJob& job, const ParticleParams& p) {
       cand = standard_normal(be, S, d, job.seed, particle_stream::search, static_cast<uint32_t>(it));
       Y = to_host(be, cand);
     } else {
-      // J neighbours of each pivot (note §1.4): marginal-preserving y = c n + r ε keeps N(0, I)
-      // in any dimension; "sphere" keeps ‖y‖ = ‖n‖ with cos(y, n) = c (the reference's rule)
+      // J neighbours of each pivot (note §1.4)
       const RowMatrixXf E =
           to_host(be, standard_normal(be, S * J, d, job.seed, particle_stream::search,
                                       static_cast<uint32_t>(it)));
-      Y.resize(S * J, d);
-      for (int64_t i = 0; i < S; ++i)
-        for (int j = 0; j < J; ++j) {
-          const int64_t row = i * J + j;
-          const Eigen::VectorXd n = Z.row(i).transpose().cast<double>();
-          const Eigen::VectorXd e = E.row(row).transpose().cast<double>();
-          Eigen::VectorXd y;
-          if (p.neighborhood == "sphere") {
-            const double nn = n.norm();
-            if (nn > 0) {
-              const Eigen::VectorXd u = n / nn;
-              Eigen::VectorXd w = e - e.dot(u) * u;
-              const double wn = w.norm();
-              y = wn > 0 ? Eigen::VectorXd(nn * (c * u + r * (w / wn))) : n;
-            } else {
-              y = e;
-            }
-          } else {
-            y = c * n + r * e;
-          }
-          Y.row(row) = y.transpose().cast<float>();
-        }
+      Y = search_neighbours(Z, E, J, p.radius, p.neighborhood == "sphere");
     }
     Tensor xs = to_device(be, Y);
     be.lincomb(xs, {{&xs, scale}});
