@@ -274,11 +274,14 @@ ParticleResult run_smc(const ParticleJob& job, const ParticleParams& p) {
         std::swap(x, x2);
         be.gather_rows(D2, D, a);
         std::swap(D, D2);
-        if (job.reward)
+        if (job.reward && job.on_step) // only the snapshot shows the current rewards
           gather_host(r, a);
-        gather_host(rprev, a);
-        gather_host(acc, a);
-        gather_host(logprod, a);
+        if (!fkc && diff)
+          gather_host(rprev, a);
+        if (!fkc && !diff) {
+          gather_host(acc, a);
+          gather_host(logprod, a);
+        }
         // multistep history belongs to the old particles: restart it
         if (!single_step)
           solver = make_solver(job.solver);
