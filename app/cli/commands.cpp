@@ -45,7 +45,8 @@ void print_particle_summary(const RunResult& r, const nlohmann::json& report) {
   }
   if (report.contains("reward")) {
     const auto& rj = report["reward"];
-    std::printf("  reward      %s: mean %.6g, max %.6g, std %.6g", rj["type"].get<std::string>().c_str(),
+    std::printf("  reward      %s: mean %.6g, max %.6g, std %.6g",
+                rj["type"].get<std::string>().c_str(),
                 rj["mean"].is_number() ? rj["mean"].get<double>() : NAN,
                 rj["max"].is_number() ? rj["max"].get<double>() : NAN,
                 rj["std"].is_number() ? rj["std"].get<double>() : NAN);

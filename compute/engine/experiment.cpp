@@ -185,8 +185,8 @@ Experiment build_experiment(const Preset& p) {
         std::string known;
         for (const std::string& b : builtin_gmm_ids())
           known += (known.empty() ? "" : ", ") + b;
-        throw Error("particles.second_model: unknown built-in mixture '" + id + "' (built-ins: " +
-                    known + ")");
+        throw Error("particles.second_model: unknown built-in mixture '" + id +
+                    "' (built-ins: " + known + ")");
       }
       if (e.second_model->dim() != e.model->dim())
         throw Error("particles.second_model: '" + id + "' has " +

@@ -153,8 +153,12 @@ SampleResult sample(Backend& be, const Experiment& e, const Preset& p, const Run
   const bool snooping = e.reward && o.on_step;
   Tensor xhat;
   std::vector<double> rew;
-  SolverContext ctx{be, snooping ? static_cast<const Model&>(snoop) : e.denoiser(), *e.process,
-                    e.grid, p.model_class, p.seed};
+  SolverContext ctx{be,
+                    snooping ? static_cast<const Model&>(snoop) : e.denoiser(),
+                    *e.process,
+                    e.grid,
+                    p.model_class,
+                    p.seed};
   const auto solver = make_solver(e.solver);
   const int M = e.grid.steps();
   for (int i = 0; i < M; ++i) {
@@ -381,8 +385,9 @@ RunResult run_preset(const Preset& p, const RunOptions& o) {
   const auto t0 = Clock::now();
   if (r.result.samples.rows() < 2 && !p.metrics.empty()) {
     // best-of-N with one group, argmax with keep = 1, ...: nothing to compare a distribution of
-    r.notice += std::string(r.notice.empty() ? "" : "; ") + "metrics skipped: the method returned " +
-                std::to_string(r.result.samples.rows()) + " sample(s)";
+    r.notice += std::string(r.notice.empty() ? "" : "; ") +
+                "metrics skipped: the method returned " + std::to_string(r.result.samples.rows()) +
+                " sample(s)";
   } else {
     // A class-conditional run is judged against its own target p0(x | c).
     r.metrics = p.model_class >= 0 ? compute_metrics(e.model->class_mixture(p.model_class),

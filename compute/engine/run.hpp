@@ -50,13 +50,13 @@ struct SampleResult {
   // Particle methods (particles.method) and rewards; for "independent" without a reward only
   // method, nfe_total and steps (empty) are set.
   std::string method = "independent";
-  int64_t nfe_total = 0;  // model evaluations, all particles, search and CFG (×2) included
+  int64_t nfe_total = 0; // model evaluations, all particles, search and CFG (×2) included
   int64_t reward_evals = 0;
   int resamplings = 0;
   double log_z = std::numeric_limits<double>::quiet_NaN(); // log Ẑ (fk_steering, fkc)
-  std::vector<double> final_log_w;  // normalised log-weights of the final population (or empty)
-  std::vector<double> final_reward; // reward of the final population (or empty: no reward)
-  std::vector<int64_t> selected;    // samples row i is final-population particle selected[i]
+  std::vector<double> final_log_w;      // normalised log-weights of the final population (or empty)
+  std::vector<double> final_reward;     // reward of the final population (or empty: no reward)
+  std::vector<int64_t> selected;        // samples row i is final-population particle selected[i]
   std::vector<ParticleStepStats> steps; // per step (search: per iteration) diagnostics
   std::vector<std::string> warnings;
   // model evaluations spent per returned sample

@@ -285,7 +285,8 @@ void cross_check_particles(Validator& v, const Preset& p) {
   if ((method == "best_of_n" || method == "random_search" || method == "zero_order_search" ||
        method == "fk_steering") &&
       r.type == "none")
-    v.error("reward", "particles.method '" + method + "' needs a reward (add a \"reward\" section)");
+    v.error("reward",
+            "particles.method '" + method + "' needs a reward (add a \"reward\" section)");
   if (method == "fkc") {
     const std::string& target = m.str.at("target");
     if (target == "product" && !m.str.count("second_model"))
@@ -391,8 +392,8 @@ PresetLoad parse_preset(const std::string& text, const std::string& origin) {
       std::string names;
       for (const TypeSpec& s : particle_method_specs())
         names += (names.empty() ? "" : ", ") + s.type;
-      v.error("particles.method", "unknown method '" + method + "' (expected one of: " + names +
-                                      ")");
+      v.error("particles.method",
+              "unknown method '" + method + "' (expected one of: " + names + ")");
     }
     v.check_keys(*parts, "particles", known);
   }

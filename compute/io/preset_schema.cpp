@@ -411,8 +411,9 @@ const std::vector<TypeSpec>& particle_method_specs() {
       {"random_search",
        "random search over initial noises (Ma et al. 2025): every particle keeps the best of "
        "`iterations` independent noises run through the sampler; NFE = iterations × steps",
-       {integer("iterations", 8, 1, 100000, "noises tried per particle (the first is the plain "
-                                            "sampler's own)")}},
+       {integer("iterations", 8, 1, 100000,
+                "noises tried per particle (the first is the plain "
+                "sampler's own)")}},
       {"zero_order_search",
        "zero-order search over initial noises (Ma et al. 2025): each particle's pivot noise "
        "tries `neighbors` candidates per iteration and moves to the best if it improves the "
@@ -441,8 +442,7 @@ const std::vector<TypeSpec>& particle_method_specs() {
        "p(x|c)^w p(x)^{1−w}; weight increment (g²/2)(‖Σ c_i s_i‖² − Σ c_i ‖s_i‖²) per unit time",
        with({choice("target", {"anneal", "product", "cfg"}, "the target to sample"),
              num("beta", 2, 0, 100, "β of 'anneal' (p^β)"),
-             num("weight", 3, 0, 100, "w of 'cfg' (p(x|c)^w p(x)^{1−w}); needs model.class",
-                 false),
+             num("weight", 3, 0, 100, "w of 'cfg' (p(x|c)^w p(x)^{1−w}); needs model.class", false),
              free_text("second_model", "built-in mixture id of the second expert of 'product'"),
              integer("exact_init", 1, 0, 1,
                      "1: initial weights log ρ_T(x) − log N(x; 0, v/Σc) with the exact mixture "
@@ -465,8 +465,9 @@ const std::vector<TypeSpec>& reward_specs() {
        {choice("shape", {"disc", "box"}, "'disc' (center, radius) or 'box' (lo, hi)"),
         list("center", "disc centre"), num("radius", 1, 0, kInf, "disc radius"),
         list("lo", "box lower corner"), list("hi", "box upper corner"),
-        num("temperature", 0.1, 0, kInf, "softness T of the edge (x units); → 0 is a hard "
-                                         "indicator")}},
+        num("temperature", 0.1, 0, kInf,
+            "softness T of the edge (x units); → 0 is a hard "
+            "indicator")}},
       {"distance", "r = −‖x − center‖²", {list("center", "the point rewarded")}},
       {"class_logprob",
        "r = log p(class | x), exact under a labelled mixture",

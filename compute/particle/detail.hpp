@@ -49,7 +49,7 @@ int count_unique_sorted(const std::vector<int64_t>& a);
 std::vector<int64_t> order_desc(const std::vector<double>& v, int64_t first, int64_t last);
 
 // The methods, dispatched by run_particle_method.
-ParticleResult run_smc(const ParticleJob& job, const ParticleParams& p);    // fk_steering, fkc
+ParticleResult run_smc(const ParticleJob& job, const ParticleParams& p); // fk_steering, fkc
 ParticleResult run_best_of_n(const ParticleJob& job, const ParticleParams& p);
 ParticleResult run_search(const ParticleJob& job, const ParticleParams& p); // random, zero-order
 

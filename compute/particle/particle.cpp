@@ -82,9 +82,8 @@ void put_reward(ParticleStepStats& s, const std::vector<double>& r) {
 }
 
 bool solver_is_single_step(const std::string& type) {
-  static const char* const single[] = {"euler",           "heun",           "ddim",
-                                       "euler_ancestral", "euler_maruyama", "ddpm",
-                                       "pc_langevin"};
+  static const char* const single[] = {"euler",          "heun", "ddim",       "euler_ancestral",
+                                       "euler_maruyama", "ddpm", "pc_langevin"};
   return std::any_of(std::begin(single), std::end(single),
                      [&](const char* s) { return type == s; });
 }

@@ -51,9 +51,9 @@ bool solver_is_stochastic(const SolverParams& s);
 
 // One step of a particle method, as the diagnostics report and the app draw it.
 struct ParticleStepStats {
-  int step = 0;       // 1-based step (search: iteration) just finished
-  double t = 0;       // process time reached (search: 0)
-  double ess = -1;    // of all N before any resampling at this step; −1: no weights
+  int step = 0;    // 1-based step (search: iteration) just finished
+  double t = 0;    // process time reached (search: 0)
+  double ess = -1; // of all N before any resampling at this step; −1: no weights
   double log_w_spread = 0;
   double reward_mean = 0, reward_max = 0, reward_std = 0;
   bool has_reward = false;
@@ -69,13 +69,13 @@ void set_reward_stats(ParticleStepStats& s, const std::vector<double>& r);
 // What an observer sees after each step; pointers are valid during the call only.
 struct ParticleStepView {
   const ParticleStepStats* stats = nullptr;
-  int steps = 0;                                    // total steps (search: iterations)
-  int nfe = 0;                                      // per particle so far
-  double sigma = 0;                                 // σ_edm reached
-  const Tensor* x = nullptr;                        // current particles [N, d] (search: best)
-  const std::vector<double>* log_w = nullptr;       // normalised log-weights, or null
-  const std::vector<double>* reward = nullptr;      // current rewards, or null
-  const std::vector<int64_t>* ancestors = nullptr;  // this step's resampling, or null
+  int steps = 0;                                   // total steps (search: iterations)
+  int nfe = 0;                                     // per particle so far
+  double sigma = 0;                                // σ_edm reached
+  const Tensor* x = nullptr;                       // current particles [N, d] (search: best)
+  const std::vector<double>* log_w = nullptr;      // normalised log-weights, or null
+  const std::vector<double>* reward = nullptr;     // current rewards, or null
+  const std::vector<int64_t>* ancestors = nullptr; // this step's resampling, or null
 };
 
 struct ParticleJob {
@@ -100,8 +100,8 @@ struct ParticleJob {
 struct ParticleResult {
   RowMatrixXf samples; // the selected particles
   std::vector<RowMatrixXf> trajectory;
-  int nfe = 0;             // denoiser calls per particle chain (as the plain sampler counts)
-  int64_t nfe_total = 0;   // model evaluations, all particles, search and CFG included
+  int nfe = 0;           // denoiser calls per particle chain (as the plain sampler counts)
+  int64_t nfe_total = 0; // model evaluations, all particles, search and CFG included
   int64_t reward_evals = 0;
   int resamplings = 0;
   double log_z = std::numeric_limits<double>::quiet_NaN(); // log Ẑ (fk_steering, fkc)

@@ -173,7 +173,8 @@ std::vector<int64_t> resample(ResampleScheme scheme, const std::vector<double>& 
       const double mw = static_cast<double>(m) * W[i];
       const double f = std::floor(mw);
       // guard against rounding above m in total
-      const int64_t k = std::min<int64_t>(static_cast<int64_t>(f), m - static_cast<int64_t>(a.size()));
+      const int64_t k =
+          std::min<int64_t>(static_cast<int64_t>(f), m - static_cast<int64_t>(a.size()));
       for (int64_t c = 0; c < k; ++c)
         a.push_back(i);
       res[i] = std::max(0.0, mw - f);

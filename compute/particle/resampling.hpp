@@ -42,9 +42,9 @@ std::vector<int64_t> resample(ResampleScheme scheme, const std::vector<double>& 
 
 // Philox streams of the particle methods (beyond core/philox.hpp's, which stop at 4).
 namespace particle_stream {
-inline constexpr uint32_t resample = 64;  // resampling uniforms, step = event index
-inline constexpr uint32_t select = 65;    // final selection draw
-inline constexpr uint32_t search = 66;    // search candidate noises, step = iteration
+inline constexpr uint32_t resample = 64; // resampling uniforms, step = event index
+inline constexpr uint32_t select = 65;   // final selection draw
+inline constexpr uint32_t search = 66;   // search candidate noises, step = iteration
 } // namespace particle_stream
 
 } // namespace itslab

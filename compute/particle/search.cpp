@@ -202,7 +202,8 @@ ParticleResult run_search(const ParticleJob& job, const ParticleParams& p) {
     Tensor cand;
     RowMatrixXf Y;
     if (!zo) {
-      cand = standard_normal(be, S, d, job.seed, particle_stream::search, static_cast<uint32_t>(it));
+      cand =
+          standard_normal(be, S, d, job.seed, particle_stream::search, static_cast<uint32_t>(it));
       Y = to_host(be, cand);
     } else {
       // J neighbours of each pivot (note §1.4)

@@ -184,10 +184,10 @@ ParticleResult run_smc(const ParticleJob& job, const ParticleParams& p) {
   if (fkc) {
     comp = fkc_target(job, p);
     if (job.solver.type != "euler_maruyama" || job.solver.get("form", std::string()) != "plain")
-      res.warnings.push_back("fkc: the weights are those of the Euler–Maruyama step; with solver '" +
-                             job.solver.type +
-                             "' the target is reached more slowly as steps grow (use "
-                             "euler_maruyama with form 'plain')");
+      res.warnings.push_back(
+          "fkc: the weights are those of the Euler–Maruyama step; with solver '" + job.solver.type +
+          "' the target is reached more slowly as steps grow (use "
+          "euler_maruyama with form 'plain')");
   }
   const Model& base = fkc ? static_cast<const Model&>(*comp) : *job.denoiser;
   const int cost = fkc ? comp->cost() : job.denoiser_cost;

@@ -23,13 +23,13 @@ struct Fn {
 
 // Unary functions by id (Op::fn1), binary by id (Op::fn2).
 constexpr Fn kFunctions[] = {
-    {"abs", 1, Op::fn1, 0},      {"sqrt", 1, Op::fn1, 1},    {"exp", 1, Op::fn1, 2},
-    {"log", 1, Op::fn1, 3},      {"log1p", 1, Op::fn1, 4},   {"sin", 1, Op::fn1, 5},
-    {"cos", 1, Op::fn1, 6},      {"tan", 1, Op::fn1, 7},     {"tanh", 1, Op::fn1, 8},
-    {"atan", 1, Op::fn1, 9},     {"sigmoid", 1, Op::fn1, 10}, {"softplus", 1, Op::fn1, 11},
-    {"floor", 1, Op::fn1, 12},   {"ceil", 1, Op::fn1, 13},   {"sign", 1, Op::fn1, 14},
-    {"pow", 2, Op::fn2, 0},      {"atan2", 2, Op::fn2, 1},   {"hypot", 2, Op::fn2, 2},
-    {"clamp", 3, Op::clamp, 0},  {"min", -1, Op::min, 0},    {"max", -1, Op::max, 0},
+    {"abs", 1, Op::fn1, 0},     {"sqrt", 1, Op::fn1, 1},     {"exp", 1, Op::fn1, 2},
+    {"log", 1, Op::fn1, 3},     {"log1p", 1, Op::fn1, 4},    {"sin", 1, Op::fn1, 5},
+    {"cos", 1, Op::fn1, 6},     {"tan", 1, Op::fn1, 7},      {"tanh", 1, Op::fn1, 8},
+    {"atan", 1, Op::fn1, 9},    {"sigmoid", 1, Op::fn1, 10}, {"softplus", 1, Op::fn1, 11},
+    {"floor", 1, Op::fn1, 12},  {"ceil", 1, Op::fn1, 13},    {"sign", 1, Op::fn1, 14},
+    {"pow", 2, Op::fn2, 0},     {"atan2", 2, Op::fn2, 1},    {"hypot", 2, Op::fn2, 2},
+    {"clamp", 3, Op::clamp, 0}, {"min", -1, Op::min, 0},     {"max", -1, Op::max, 0},
 };
 
 double fn1(int id, double a) {
@@ -143,8 +143,9 @@ private:
   void parse_cmp() {
     parse_sum();
     skip();
-    static const std::pair<const char*, Op::Code> ops[] = {
-        {"<=", Op::le}, {">=", Op::ge}, {"==", Op::eq}, {"!=", Op::ne}, {"<", Op::lt}, {">", Op::gt}};
+    static const std::pair<const char*, Op::Code> ops[] = {{"<=", Op::le}, {">=", Op::ge},
+                                                           {"==", Op::eq}, {"!=", Op::ne},
+                                                           {"<", Op::lt},  {">", Op::gt}};
     for (const auto& [tok, code] : ops)
       if (eat(tok)) {
         parse_sum();
@@ -231,8 +232,8 @@ private:
         fail(at, "number out of range");
       if (pos_ < s_.size() &&
           (std::isalpha(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '_'))
-        fail(pos_, "unexpected '" + std::string(1, s_[pos_]) +
-                       "' after a number (write 2*x, not 2x)");
+        fail(pos_,
+             "unexpected '" + std::string(1, s_[pos_]) + "' after a number (write 2*x, not 2x)");
       emit(Op::constant, 0, v);
       return;
     }
@@ -240,10 +241,9 @@ private:
       const size_t open = pos_++;
       parse_or();
       if (!eat(")"))
-        fail(pos_ < s_.size() ? pos_ : open, pos_ < s_.size()
-                                                  ? "expected ')'"
-                                                  : "'(' at column " + std::to_string(open + 1) +
-                                                        " is never closed");
+        fail(pos_ < s_.size() ? pos_ : open,
+             pos_ < s_.size() ? "expected ')'"
+                              : "'(' at column " + std::to_string(open + 1) + " is never closed");
       return;
     }
     if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {

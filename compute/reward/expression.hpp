@@ -27,8 +27,28 @@ public:
 
   struct Op {
     enum Code : uint8_t {
-      constant, var, neg, add, sub, mul, div, pow, lt, le, gt, ge, eq, ne, and_, or_, not_, fn1,
-      fn2, clamp, min, max
+      constant,
+      var,
+      neg,
+      add,
+      sub,
+      mul,
+      div,
+      pow,
+      lt,
+      le,
+      gt,
+      ge,
+      eq,
+      ne,
+      and_,
+      or_,
+      not_,
+      fn1,
+      fn2,
+      clamp,
+      min,
+      max
     } code;
     int arg = 0;      // variable index, function id, or argument count (min/max)
     double value = 0; // constant

@@ -75,8 +75,8 @@ private:
 
 void need_dim(const std::vector<double>& v, const char* field, int dim) {
   if (static_cast<int>(v.size()) != dim)
-    throw Error(std::string(field) + ": has " + std::to_string(v.size()) +
-                " entries, the model " + std::to_string(dim) + " dimensions");
+    throw Error(std::string(field) + ": has " + std::to_string(v.size()) + " entries, the model " +
+                std::to_string(dim) + " dimensions");
 }
 
 // Per-row log Σ_k∈mask exp ℓ_k(x) in double with a running maximum (note §1.1 of the

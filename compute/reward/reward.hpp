@@ -20,15 +20,15 @@ namespace itslab {
 //   expression     r = a parsed arithmetic expression of the coordinates (host)
 struct RewardSpec {
   std::string type = "none";
-  std::vector<double> a;       // linear: weights
-  double b = 0;                // linear: offset
-  std::string shape = "disc";  // region: "box" | "disc"
-  std::vector<double> lo, hi;  // region box corners
-  std::vector<double> center;  // region disc centre; distance centre
-  double radius = 1;           // region disc radius
-  double temperature = 0.1;    // region softness (in x units)
-  int cls = 0;                 // class_logprob
-  std::string expr;            // expression
+  std::vector<double> a;                  // linear: weights
+  double b = 0;                           // linear: offset
+  std::string shape = "disc";             // region: "box" | "disc"
+  std::vector<double> lo, hi;             // region box corners
+  std::vector<double> center;             // region disc centre; distance centre
+  double radius = 1;                      // region disc radius
+  double temperature = 0.1;               // region softness (in x units)
+  int cls = 0;                            // class_logprob
+  std::string expr;                       // expression
   std::optional<GaussianMixture> mixture; // class_logprob / log_density: the mixture to use
 };
 

@@ -353,10 +353,9 @@ void TestPreset::bad_presets_data() {
                                      "one of: independent, best_of_n";
   QTest::newRow("method not string") << R"({"particles": {"method": 3}})"
                                      << "particles.method: must be a string";
-  QTest::newRow("lambda negative")
-      << R"({"particles": {"method": "fk_steering", "lambda": -1},
+  QTest::newRow("lambda negative") << R"({"particles": {"method": "fk_steering", "lambda": -1},
              "reward": {"type": "linear", "a": [1, 0]}})"
-      << "particles.lambda: must be > 0, got -1";
+                                   << "particles.lambda: must be > 0, got -1";
   QTest::newRow("potential choice")
       << R"({"particles": {"method": "fk_steering", "potential": "min"},
              "reward": {"type": "linear", "a": [1, 0]}})"
@@ -368,17 +367,14 @@ void TestPreset::bad_presets_data() {
   QTest::newRow("ess threshold above 1")
       << R"({"particles": {"method": "fkc", "ess_threshold": 1.5}})"
       << "particles.ess_threshold: must be ≤ 1, got 1.5";
-  QTest::newRow("resample_every zero")
-      << R"({"particles": {"method": "fkc", "resample_every": 0}})"
-      << "particles.resample_every: must be ≥ 1, got 0";
-  QTest::newRow("best_of_n keep zero")
-      << R"({"particles": {"method": "best_of_n", "keep": 0},
+  QTest::newRow("resample_every zero") << R"({"particles": {"method": "fkc", "resample_every": 0}})"
+                                       << "particles.resample_every: must be ≥ 1, got 0";
+  QTest::newRow("best_of_n keep zero") << R"({"particles": {"method": "best_of_n", "keep": 0},
              "reward": {"type": "linear", "a": [1, 0]}})"
-      << "particles.keep: must be ≥ 1, got 0";
-  QTest::newRow("radius above 1")
-      << R"({"particles": {"method": "zero_order_search", "radius": 2},
+                                       << "particles.keep: must be ≥ 1, got 0";
+  QTest::newRow("radius above 1") << R"({"particles": {"method": "zero_order_search", "radius": 2},
              "reward": {"type": "linear", "a": [1, 0]}})"
-      << "particles.radius: must be ≤ 1, got 2";
+                                  << "particles.radius: must be ≤ 1, got 2";
   QTest::newRow("method needs a reward") << R"({"particles": {"method": "fk_steering"}})"
                                          << "reward: particles.method 'fk_steering' needs a "
                                             "reward";
@@ -394,10 +390,9 @@ void TestPreset::bad_presets_data() {
       << "particles.second_model: 'gmm/high-dim-64' has 64 dimensions, the model 2";
   QTest::newRow("fkc cfg without class") << R"({"particles": {"method": "fkc", "target": "cfg"}})"
                                          << "model.class: fkc target 'cfg' needs a target class";
-  QTest::newRow("fkc with guidance")
-      << R"({"model": {"class": 1}, "guidance": {"type": "cfg"},
+  QTest::newRow("fkc with guidance") << R"({"model": {"class": 1}, "guidance": {"type": "cfg"},
              "particles": {"method": "fkc", "target": "cfg"}})"
-      << "guidance: fkc composes the scores itself";
+                                     << "guidance: fkc composes the scores itself";
   QTest::newRow("fkc beta zero") << R"({"particles": {"method": "fkc", "beta": 0}})"
                                  << "particles.beta: must be > 0, got 0";
   QTest::newRow("fkc on a flow at t = 1")

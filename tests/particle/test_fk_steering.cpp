@@ -16,8 +16,12 @@ const Eigen::Vector2d kA(1.0, 0.5);
 
 json fk_particles(int64_t n, double lambda = 1, const std::string& potential = "difference",
                   double ess = 0.5, int every = 1, const std::string& selection = "weighted") {
-  return json{{"count", n},          {"method", "fk_steering"}, {"lambda", lambda},
-              {"potential", potential}, {"ess_threshold", ess},  {"resample_every", every},
+  return json{{"count", n},
+              {"method", "fk_steering"},
+              {"lambda", lambda},
+              {"potential", potential},
+              {"ess_threshold", ess},
+              {"resample_every", every},
               {"selection", selection}};
 }
 
@@ -95,8 +99,7 @@ void TestFkSteering::converges_to_exact_tilt() {
   qDebug("FK steering (difference potential, λ = 1, a = (1, 0.5)) on the note's GMM, VP, %d "
          "Euler–Maruyama steps, %d seeds; exact tilted mean (2.13927, 1.12509), log Z 1.50993",
          steps, seeds);
-  qDebug("%8s %12s %14s %12s %12s", "N", "mean RMSE", "weights RMSE", "mean log Z",
-         "resamplings");
+  qDebug("%8s %12s %14s %12s %12s", "N", "mean RMSE", "weights RMSE", "mean log Z", "resamplings");
   Errors last;
   for (int64_t n : ns) {
     const Errors e = fk_errors(n, seeds, steps);
@@ -114,7 +117,8 @@ void TestFkSteering::converges_to_exact_tilt() {
   QVERIFY2(mean_err.front() / mean_err.back() > 2.5, qPrintable(QString::number(slope_m)));
   QVERIFY2(slope_m < -0.3 && slope_m > -0.8, qPrintable(QString::number(slope_m)));
   QVERIFY2(slope_w < -0.3 && slope_w > -0.8, qPrintable(QString::number(slope_w)));
-  QVERIFY2(std::abs(last.log_z_mean - 1.50993) < 0.05, qPrintable(QString::number(last.log_z_mean)));
+  QVERIFY2(std::abs(last.log_z_mean - 1.50993) < 0.05,
+           qPrintable(QString::number(last.log_z_mean)));
 }
 
 // With the final correction exp(λ r(x0))/Π G_k every potential targets the same tilt (note
@@ -124,12 +128,11 @@ void TestFkSteering::converges_to_exact_tilt() {
 void TestFkSteering::every_potential_reaches_the_target() {
   qDebug("%-10s %6s %10s %12s %12s", "potential", "every", "mean RMSE", "weights RMSE",
          "resamplings");
-  for (const auto& [pot, every, tol] : {std::tuple{"difference", 1, 0.12},
-                                        std::tuple{"difference", 20, 0.12},
-                                        std::tuple{"max", 20, 0.15}, std::tuple{"sum", 20, 0.35}}) {
+  for (const auto& [pot, every, tol] :
+       {std::tuple{"difference", 1, 0.12}, std::tuple{"difference", 20, 0.12},
+        std::tuple{"max", 20, 0.15}, std::tuple{"sum", 20, 0.35}}) {
     const Errors e = fk_errors(4096, 4, 100, pot, 0.5, every);
-    qDebug("%-10s %6d %10.4f %12.5f %12.1f", pot, every, e.mean_rmse, e.weight_rmse,
-           e.resamplings);
+    qDebug("%-10s %6d %10.4f %12.5f %12.1f", pot, every, e.mean_rmse, e.weight_rmse, e.resamplings);
     QVERIFY2(e.mean_rmse < tol, pot);
   }
 }
@@ -138,8 +141,7 @@ void TestFkSteering::every_potential_reaches_the_target() {
 // untilted law (note §2.4, §2.9: error 2.87); accumulating them keeps the target.
 void TestFkSteering::adaptive_resampling_keeps_increments() {
   const Errors e = fk_errors(1024, 4, 100, "difference", 0.5, 10);
-  qDebug("adaptive, every 10 steps: mean RMSE %.4f, %.1f resamplings", e.mean_rmse,
-         e.resamplings);
+  qDebug("adaptive, every 10 steps: mean RMSE %.4f, %.1f resamplings", e.mean_rmse, e.resamplings);
   QVERIFY2(e.mean_rmse < 0.15, qPrintable(QString::number(e.mean_rmse)));
 }
 
@@ -165,7 +167,8 @@ void TestFkSteering::lambda_zero_is_the_plain_sampler() {
 }
 
 void TestFkSteering::reproducible() {
-  const json j = with_linear_reward(base_preset(fk_particles(512, 2, "difference", 0.5, 1, "sample"), 30, 9));
+  const json j =
+      with_linear_reward(base_preset(fk_particles(512, 2, "difference", 0.5, 1, "sample"), 30, 9));
   const Run a = run(j), b = run(j);
   QVERIFY(a.result.samples == b.result.samples);
   QCOMPARE(a.result.final_log_w, b.result.final_log_w);
@@ -227,7 +230,8 @@ void TestFkSteering::deterministic_solver_warns() {
 }
 
 void TestFkSteering::selection_modes() {
-  json j = with_linear_reward(base_preset(fk_particles(1024, 1, "difference", 0.5, 1, "argmax"), 20, 4));
+  json j =
+      with_linear_reward(base_preset(fk_particles(1024, 1, "difference", 0.5, 1, "argmax"), 20, 4));
   j["particles"]["keep"] = 5;
   const Run a = run(j);
   QCOMPARE(a.result.samples.rows(), Eigen::Index{5});
@@ -237,7 +241,8 @@ void TestFkSteering::selection_modes() {
   const double best = *std::max_element(r.begin(), r.end());
   QCOMPARE(r[static_cast<size_t>(a.result.selected[0])], best);
   for (size_t i = 1; i < 5; ++i)
-    QVERIFY(r[static_cast<size_t>(a.result.selected[i])] <= r[static_cast<size_t>(a.result.selected[i - 1])]);
+    QVERIFY(r[static_cast<size_t>(a.result.selected[i])] <=
+            r[static_cast<size_t>(a.result.selected[i - 1])]);
   j["particles"]["selection"] = "sample";
   j["particles"]["keep"] = 300;
   const Run s = run(j);

@@ -24,10 +24,9 @@ RowMatrixXf grid_samples(const Grid& g, int64_t n, uint32_t seed) {
   std::uniform_real_distribution<double> U(0, 1);
   RowMatrixXf X(n, 2);
   for (int64_t s = 0; s < n; ++s) {
-    const size_t c = std::min(g.p.size() - 1, static_cast<size_t>(std::lower_bound(
-                                                                       cdf.begin(), cdf.end(),
-                                                                       U(rng) * acc) -
-                                                                   cdf.begin()));
+    const size_t c = std::min(
+        g.p.size() - 1,
+        static_cast<size_t>(std::lower_bound(cdf.begin(), cdf.end(), U(rng) * acc) - cdf.begin()));
     const Eigen::Vector2d p = g.point(static_cast<int>(c / g.n), static_cast<int>(c % g.n));
     X(s, 0) = static_cast<float>(p[0] + (U(rng) - 0.5) * g.h);
     X(s, 1) = static_cast<float>(p[1] + (U(rng) - 0.5) * g.h);
@@ -39,8 +38,8 @@ RowMatrixXf grid_samples(const Grid& g, int64_t n, uint32_t seed) {
 RowMatrixXf draw(const SampleResult& r, int64_t m, uint64_t seed) {
   std::vector<double> W;
   itslab::normalise_log_weights(r.final_log_w, W);
-  const std::vector<int64_t> a = itslab::resample(itslab::ResampleScheme::systematic, W, m, seed,
-                                                  65, 0);
+  const std::vector<int64_t> a =
+      itslab::resample(itslab::ResampleScheme::systematic, W, m, seed, 65, 0);
   RowMatrixXf X(m, 2);
   for (int64_t i = 0; i < m; ++i)
     X.row(i) = r.samples.row(a[static_cast<size_t>(i)]);
@@ -154,8 +153,9 @@ private slots:
 // p = N(μ, Σ): p^β is N(μ, Σ/β) exactly (note §3.5 table: cov (0.500, −0.150, 0.400)).
 void TestFkc::anneal_single_gaussian() {
   json p = fkc_preset("anneal", 8192, 100);
-  p["model"] = {{"gmm", {{"weights", {1}}, {"means", {{1, -0.5}}},
-                         {"covariances", {{{1.0, -0.3}, {-0.3, 0.8}}}}}}};
+  p["model"] = {
+      {"gmm",
+       {{"weights", {1}}, {"means", {{1, -0.5}}}, {"covariances", {{{1.0, -0.3}, {-0.3, 0.8}}}}}}};
   const GaussianMixture one("one", spec_of(p["model"]["gmm"]));
   const Grid g = grid_density([&](const Eigen::Vector2d& x) { return 2 * one.log_prob(x, 1, 0); });
   const Summary s = run_fkc(p, 4, one, g, no_hook);
@@ -201,8 +201,7 @@ void TestFkc::product_of_mixtures() {
       const Eigen::Vector2d m = C * (A.inverse() * a + B.inverse() * b);
       const Eigen::Matrix2d S = A + B;
       const double lw = std::log(g1.weight(i) * g2.weight(j)) - std::log(2 * M_PI) -
-                        0.5 * std::log(S.determinant()) -
-                        0.5 * (a - b).dot(S.inverse() * (a - b));
+                        0.5 * std::log(S.determinant()) - 0.5 * (a - b).dot(S.inverse() * (a - b));
       ps.weights.push_back(std::exp(lw));
       ps.means.push_back({m[0], m[1]});
       ps.covariances.push_back({{C(0, 0), C(0, 1)}, {C(1, 0), C(1, 1)}});
@@ -239,8 +238,8 @@ void TestFkc::cfg_mixture() {
   p["model"]["class"] = 1;
   p["particles"]["weight"] = w;
   const Summary s = run_fkc(p, 4, g, t, no_hook);
-  report("cfg w = 3, class 1 of the note's GMM (N = 16384, 200 steps, 4 seeds)", s, t.mean(),
-         mass, mmd_null(t));
+  report("cfg w = 3, class 1 of the note's GMM (N = 16384, 200 steps, 4 seeds)", s, t.mean(), mass,
+         mmd_null(t));
   // CFG weights are the heaviest-tailed (w(w − 1)‖s_c − s_u‖² between the classes): one run's
   // mean error is ≈ 0.13 and does not shrink much with N (0.12 at 16k, 0.09–0.18 at 64k over
   // seeds), as the note reports (RMSE 0.46 at N = 4096); the estimate is unbiased within that

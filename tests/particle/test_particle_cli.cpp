@@ -84,8 +84,8 @@ void TestParticleCli::builtin_particle_presets_run() {
     ++n;
     QTemporaryDir dir;
     const QString out = dir.filePath("x.npy");
-    const Result r = cli({"sample", "--preset", QString::fromStdString(id), "--particles", "256",
-                          "--out", out});
+    const Result r =
+        cli({"sample", "--preset", QString::fromStdString(id), "--particles", "256", "--out", out});
     QVERIFY2(r.code == 0, (id + ": " + r.err).c_str());
     QVERIFY2(r.err.find("warning") == std::string::npos, (id + ": " + r.err).c_str());
     QVERIFY2(QFileInfo::exists(out), id.c_str());
@@ -102,14 +102,12 @@ void TestParticleCli::validate_reports_particle_fields() {
   std::ofstream(path.toStdString()) << j.dump(2);
   const Result r = cli({"validate", path});
   QCOMPARE(r.code, 1);
-  QVERIFY2(r.err.find("particles.lambda: must be > 0, got -1") != std::string::npos,
-           r.err.c_str());
+  QVERIFY2(r.err.find("particles.lambda: must be > 0, got -1") != std::string::npos, r.err.c_str());
   j["particles"]["lambda"] = 2;
   std::ofstream(path.toStdString()) << j.dump(2);
   const Result r2 = cli({"validate", path});
   QCOMPARE(r2.code, 1);
-  QVERIFY2(r2.err.find("reward.center: has 3 entries, the model 2 dimensions") !=
-               std::string::npos,
+  QVERIFY2(r2.err.find("reward.center: has 3 entries, the model 2 dimensions") != std::string::npos,
            r2.err.c_str());
 }
 

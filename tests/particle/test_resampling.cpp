@@ -126,8 +126,7 @@ void TestResampling::degenerate_weights() {
   std::vector<double> W;
   QVERIFY(normalise_log_weights({0.0, NAN, -kInf, std::log(3.0)}, W));
   QCOMPARE(W.size(), size_t{4});
-  QVERIFY(std::abs(W[0] - 0.25) < 1e-15 && W[1] == 0 && W[2] == 0 &&
-          std::abs(W[3] - 0.75) < 1e-15);
+  QVERIFY(std::abs(W[0] - 0.25) < 1e-15 && W[1] == 0 && W[2] == 0 && std::abs(W[3] - 0.75) < 1e-15);
   QVERIFY(!normalise_log_weights({-kInf, NAN, -kInf}, W));
   for (double w : W)
     QCOMPARE(w, 1.0 / 3);

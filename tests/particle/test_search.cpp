@@ -55,9 +55,8 @@ void TestSearch::best_of_n_matches_order_statistic() {
   qDebug("%6s %8s %12s %12s %8s", "N", "groups", "E[max r]", "quadrature", "se");
   for (const auto& [n, expected] : cases) {
     const int64_t count = 16384;
-    const Run r = run(accurate(json{{"count", count}, {"method", "best_of_n"}, {"group", n},
-                                    {"keep", 1}},
-                               21));
+    const Run r = run(
+        accurate(json{{"count", count}, {"method", "best_of_n"}, {"group", n}, {"keep", 1}}, 21));
     const SampleResult& s = r.result;
     QCOMPARE(s.samples.rows(), Eigen::Index{count / n});
     double m = 0, m2 = 0;
@@ -77,9 +76,8 @@ void TestSearch::best_of_n_matches_order_statistic() {
 }
 
 void TestSearch::best_of_n_groups() {
-  const Run r = run(accurate(json{{"count", 1000}, {"method", "best_of_n"}, {"group", 300},
-                                  {"keep", 3}},
-                             4));
+  const Run r =
+      run(accurate(json{{"count", 1000}, {"method", "best_of_n"}, {"group", 300}, {"keep", 3}}, 4));
   const SampleResult& s = r.result;
   // groups [0, 300), [300, 600), [600, 900), [900, 1000): 3 best of each, best first
   QCOMPARE(s.selected.size(), size_t{12});
@@ -141,8 +139,8 @@ void TestSearch::zero_order_search_counts_and_improves() {
     for (size_t i = 1; i < s.steps.size(); ++i)
       QVERIFY(s.steps[i].reward_mean >= s.steps[i - 1].reward_mean);
     QVERIFY(s.steps.back().reward_mean > s.steps.front().reward_mean);
-    qDebug("zero-order search (%s), %d iterations × %d neighbours: mean reward %.3f → %.3f", nb,
-           I, J, s.steps.front().reward_mean, s.steps.back().reward_mean);
+    qDebug("zero-order search (%s), %d iterations × %d neighbours: mean reward %.3f → %.3f", nb, I,
+           J, s.steps.front().reward_mean, s.steps.back().reward_mean);
   }
 }
 
@@ -169,13 +167,15 @@ void TestSearch::neighbour_rules() {
     const double n = static_cast<double>(Ym.rows());
     // neighbours of one pivot are correlated (c² = 0.91): J rows carry ~1 row of information
     const double se_mean = std::sqrt(J / n), se_cov = std::sqrt(2.0 * J / n);
-    QVERIFY2(mean.cwiseAbs().maxCoeff() < 4 * se_mean, qPrintable(QString::number(mean.cwiseAbs().maxCoeff())));
-    QVERIFY2((cov - Eigen::MatrixXd::Identity(d, d)).cwiseAbs().maxCoeff() < 4 * se_cov,
-             qPrintable(QString::number((cov - Eigen::MatrixXd::Identity(d, d)).cwiseAbs().maxCoeff())));
+    QVERIFY2(mean.cwiseAbs().maxCoeff() < 4 * se_mean,
+             qPrintable(QString::number(mean.cwiseAbs().maxCoeff())));
+    QVERIFY2(
+        (cov - Eigen::MatrixXd::Identity(d, d)).cwiseAbs().maxCoeff() < 4 * se_cov,
+        qPrintable(QString::number((cov - Eigen::MatrixXd::Identity(d, d)).cwiseAbs().maxCoeff())));
   }
-  QVERIFY_THROWS_EXCEPTION(itslab::Error,
-                           itslab::search_neighbours(standard_normal(3, 2, 1),
-                                                     standard_normal(5, 2, 1), 2, 0.3, false));
+  QVERIFY_THROWS_EXCEPTION(
+      itslab::Error,
+      itslab::search_neighbours(standard_normal(3, 2, 1), standard_normal(5, 2, 1), 2, 0.3, false));
 }
 
 void TestSearch::search_refuses_trajectories() {

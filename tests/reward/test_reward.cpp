@@ -284,7 +284,8 @@ void TestReward::expression_values() {
 void TestReward::expression_errors_data() {
   QTest::addColumn<QString>("expr");
   QTest::addColumn<QString>("message");
-  QTest::newRow("empty") << "   " << "column 4: empty expression";
+  QTest::newRow("empty") << "   "
+                         << "column 4: empty expression";
   QTest::newRow("dangling operator") << "x0 +"
                                      << "column 5: expected a number, a variable, a function or "
                                         "'(' but the expression ended";
@@ -297,21 +298,29 @@ void TestReward::expression_errors_data() {
   QTest::newRow("indexed out of range") << "x[7]"
                                         << "column 3: coordinate 7 does not exist: the model has "
                                            "2 dimensions (x0..x1)";
-  QTest::newRow("unknown function") << "2 * foo(x0)" << "column 5: unknown function 'foo'";
+  QTest::newRow("unknown function") << "2 * foo(x0)"
+                                    << "column 5: unknown function 'foo'";
   QTest::newRow("function without call") << "sqrt + 1"
                                          << "column 1: 'sqrt' is a function: write sqrt(...)";
-  QTest::newRow("arity") << "pow(x0)" << "column 1: pow() takes 2 arguments, got 1";
-  QTest::newRow("min needs arguments") << "min()" << "column 1: min() takes at least 1 argument";
-  QTest::newRow("unclosed paren") << "(x0 + 1" << "column 1: '(' at column 1 is never closed";
-  QTest::newRow("unmatched paren") << "x0 + 1)" << "column 7: unmatched ')'";
-  QTest::newRow("implicit product") << "2x0" << "column 2: unexpected 'x' after a number (write "
-                                                "2*x, not 2x)";
-  QTest::newRow("bad character") << "x0 $ 1" << "column 4: unexpected '$' after a complete "
-                                                "expression";
+  QTest::newRow("arity") << "pow(x0)"
+                         << "column 1: pow() takes 2 arguments, got 1";
+  QTest::newRow("min needs arguments") << "min()"
+                                       << "column 1: min() takes at least 1 argument";
+  QTest::newRow("unclosed paren") << "(x0 + 1"
+                                  << "column 1: '(' at column 1 is never closed";
+  QTest::newRow("unmatched paren") << "x0 + 1)"
+                                   << "column 7: unmatched ')'";
+  QTest::newRow("implicit product") << "2x0"
+                                    << "column 2: unexpected 'x' after a number (write "
+                                       "2*x, not 2x)";
+  QTest::newRow("bad character") << "x0 $ 1"
+                                 << "column 4: unexpected '$' after a complete "
+                                    "expression";
   QTest::newRow("chained comparison") << "0 < x0 < 1"
                                       << "column 8: comparisons do not chain; use && (a < b && b "
                                          "< c)";
-  QTest::newRow("double operator") << "x0 */ 2" << "column 5: unexpected '/'";
+  QTest::newRow("double operator") << "x0 */ 2"
+                                   << "column 5: unexpected '/'";
   QTest::newRow("missing comma") << "max(1 2)"
                                  << "column 7: expected ',' or ')' in the arguments of max()";
   QTest::newRow("empty index") << "x[]"
@@ -356,8 +365,8 @@ void TestReward::preset_reward_fields() {
   // round trip
   QCOMPARE(preset_to_string(parse_preset(out.dump(), "rt").preset), preset_to_string(l.preset));
   // no reward section: none, not written
-  QVERIFY(!preset_to_json(parse_preset(builtin_preset_text("default"), "d").preset)
-               .contains("reward"));
+  QVERIFY(
+      !preset_to_json(parse_preset(builtin_preset_text("default"), "d").preset).contains("reward"));
 
   const std::pair<json, std::string> bad[] = {
       {{{"type", "linear"}}, "reward.a: missing (required)"},
@@ -383,8 +392,8 @@ void TestReward::preset_reward_fields() {
   };
   for (const auto& [reward, msg] : bad) {
     const std::string e = preset_error(preset_with_reward(reward));
-    QVERIFY2(e.find(msg) != std::string::npos, qPrintable(QString::fromStdString(
-                                                   "expected '" + msg + "' in:\n" + e)));
+    QVERIFY2(e.find(msg) != std::string::npos,
+             qPrintable(QString::fromStdString("expected '" + msg + "' in:\n" + e)));
   }
 }
 
