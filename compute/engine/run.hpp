@@ -16,6 +16,8 @@
 
 namespace itslab {
 
+// After each solver step (random/zero-order search: after each iteration, with the best
+// samples so far as positions and t = σ = 0).
 struct StepSnapshot {
   int step = 0, steps = 0; // step just finished (1-based) of steps
   double t = 0, sigma = 0; // node reached
