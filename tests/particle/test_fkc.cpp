@@ -234,11 +234,11 @@ void TestFkc::cfg_mixture() {
   });
   QVERIFY((t.mean() - Eigen::Vector2d(1.2036, -0.4007)).norm() < 1e-4); // note §9
   const Eigen::VectorXd mass = grid_region_masses(t, g);
-  json p = fkc_preset("cfg", 16384, 200);
+  json p = fkc_preset("cfg", 8192, 200);
   p["model"]["class"] = 1;
   p["particles"]["weight"] = w;
   const Summary s = run_fkc(p, 4, g, t, no_hook);
-  report("cfg w = 3, class 1 of the note's GMM (N = 16384, 200 steps, 4 seeds)", s, t.mean(), mass,
+  report("cfg w = 3, class 1 of the note's GMM (N = 8192, 200 steps, 4 seeds)", s, t.mean(), mass,
          mmd_null(t));
   // CFG weights are the heaviest-tailed (w(w − 1)‖s_c − s_u‖² between the classes): one run's
   // mean error is ≈ 0.13 and does not shrink much with N (0.12 at 16k, 0.09–0.18 at 64k over
