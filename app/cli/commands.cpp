@@ -8,6 +8,7 @@
 #include "io/preset.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -27,6 +28,32 @@ void make_parent_dirs(const std::string& path) {
 void print_warnings(const PresetLoad& l) {
   for (const std::string& w : l.warnings)
     std::cerr << "warning: " << w << "\n";
+}
+
+// Particle method and reward lines of `sample` (the report JSON carries the per-step columns).
+void print_particle_summary(const RunResult& r, const nlohmann::json& report) {
+  const SampleResult& s = r.result;
+  for (const std::string& w : s.warnings)
+    std::cerr << "warning: " << w << "\n";
+  if (s.method != "independent") {
+    std::printf("  method      %s: %lld returned, %d resamplings", s.method.c_str(),
+                static_cast<long long>(s.samples.rows()), s.resamplings);
+    if (std::isfinite(s.log_z))
+      std::printf(", log Z %.4g", s.log_z);
+    std::printf("\n  NFE total   %lld (%.4g per returned sample)\n",
+                static_cast<long long>(s.nfe_total), s.nfe_per_sample());
+  }
+  if (report.contains("reward")) {
+    const auto& rj = report["reward"];
+    std::printf("  reward      %s: mean %.6g, max %.6g, std %.6g",
+                rj["type"].get<std::string>().c_str(),
+                rj["mean"].is_number() ? rj["mean"].get<double>() : NAN,
+                rj["max"].is_number() ? rj["max"].get<double>() : NAN,
+                rj["std"].is_number() ? rj["std"].get<double>() : NAN);
+    if (rj.contains("population_weighted_mean"))
+      std::printf(" (population, weighted: %.6g)", rj["population_weighted_mean"].get<double>());
+    std::printf("\n");
+  }
 }
 
 struct SampleArgs {
@@ -93,6 +120,7 @@ void run_sample(const SampleArgs& a) {
   std::printf("  wall        %.2f ms sampling, %.2f ms metrics\n", r.result.wall_ms, r.metrics_ms);
   for (const auto& [k, v] : r.metrics.values)
     std::printf("  %-18s %.6g\n", k.c_str(), v);
+  print_particle_summary(r, report);
 
   if (!a.out.empty()) {
     make_parent_dirs(a.out);

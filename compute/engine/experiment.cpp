@@ -67,6 +67,66 @@ SolverParams solver_params(const Component& c) {
   return {c.type, c.num, c.str};
 }
 
+ParticleParams particle_params(const Component& c) {
+  ParticleParams p;
+  p.method = c.type;
+  auto str = [&](const char* k, const std::string& def) {
+    const auto it = c.str.find(k);
+    return it == c.str.end() ? def : it->second;
+  };
+  p.group = static_cast<int64_t>(get(c, "group", 0));
+  p.keep = static_cast<int64_t>(get(c, "keep", 0));
+  p.iterations = static_cast<int>(get(c, "iterations", p.iterations));
+  p.neighbors = static_cast<int>(get(c, "neighbors", p.neighbors));
+  p.radius = get(c, "radius", p.radius);
+  p.neighborhood = str("neighborhood", p.neighborhood);
+  p.lambda = get(c, "lambda", p.lambda);
+  p.potential = str("potential", p.potential);
+  p.resample_every = static_cast<int>(get(c, "resample_every", p.resample_every));
+  p.ess_threshold = get(c, "ess_threshold", p.ess_threshold);
+  p.scheme = resample_scheme_from_string(str("scheme", "systematic"));
+  p.selection = str("selection", p.selection);
+  p.target = str("target", p.target);
+  p.beta = get(c, "beta", p.beta);
+  p.weight = get(c, "weight", p.weight);
+  p.exact_init = get(c, "exact_init", 1) != 0;
+  return p;
+}
+
+RewardSpec reward_spec(const Component& c, const GaussianMixture& model) {
+  RewardSpec r;
+  r.type = c.type;
+  auto list = [&](const char* k) {
+    const auto it = c.lists.find(k);
+    return it == c.lists.end() ? std::vector<double>{} : it->second;
+  };
+  r.a = list("a");
+  r.b = get(c, "b", 0);
+  if (auto it = c.str.find("shape"); it != c.str.end())
+    r.shape = it->second;
+  r.lo = list("lo");
+  r.hi = list("hi");
+  r.center = list("center");
+  r.radius = get(c, "radius", r.radius);
+  r.temperature = get(c, "temperature", r.temperature);
+  r.cls = static_cast<int>(get(c, "class", 0));
+  if (auto it = c.str.find("expr"); it != c.str.end())
+    r.expr = it->second;
+  if (r.type == "class_logprob" || r.type == "log_density") {
+    const auto it = c.str.find("mixture");
+    if (it == c.str.end() || it->second.empty()) {
+      r.mixture = model;
+    } else {
+      try {
+        r.mixture = builtin_gmm(it->second);
+      } catch (const Error&) {
+        throw Error("mixture: unknown built-in mixture '" + it->second + "'");
+      }
+    }
+  }
+  return r;
+}
+
 Experiment build_experiment(const Preset& p) {
   Experiment e;
   try {
@@ -106,6 +166,38 @@ Experiment build_experiment(const Preset& p) {
     make_solver(e.solver);
   } catch (const Error& err) {
     rethrow_in("solver", err);
+  }
+  try {
+    e.reward = make_reward(reward_spec(p.reward, *e.model), e.model->dim());
+  } catch (const Error& err) {
+    throw Error("reward." + std::string(err.what()));
+  }
+  e.particles = particle_params(p.particle_method);
+  if (e.particles.method == "fkc") {
+    const ParticleParams& pp = e.particles;
+    if (pp.target == "product") {
+      const std::string id = p.particle_method.str.count("second_model")
+                                 ? p.particle_method.str.at("second_model")
+                                 : std::string();
+      try {
+        e.second_model = std::make_unique<GaussianMixture>(builtin_gmm(id));
+      } catch (const Error&) {
+        std::string known;
+        for (const std::string& b : builtin_gmm_ids())
+          known += (known.empty() ? "" : ", ") + b;
+        throw Error("particles.second_model: unknown built-in mixture '" + id +
+                    "' (built-ins: " + known + ")");
+      }
+      if (e.second_model->dim() != e.model->dim())
+        throw Error("particles.second_model: '" + id + "' has " +
+                    std::to_string(e.second_model->dim()) + " dimensions, the model " +
+                    std::to_string(e.model->dim()));
+    }
+    if (pp.target == "cfg" && e.model->num_classes() == 0)
+      throw Error("particles.target: 'cfg' needs a model with class labels");
+    if (e.grid.point.size() > 0 && !(e.grid.point[0].alpha > 0) && !optimised)
+      throw Error("particles.method: fkc needs α > 0 at the first grid node (flow_linear: set "
+                  "process.t_max < 1)");
   }
   if (optimised) {
     // boss / search need the model, process and solver: computed (or cached) here

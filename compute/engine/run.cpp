@@ -2,12 +2,14 @@
 
 #include "core/error.hpp"
 #include "core/philox.hpp"
+#include "guidance/cfg.hpp"
 #include "metric/frechet.hpp"
 #include "metric/mixture_metrics.hpp"
 #include "metric/mmd.hpp"
 #include "metric/sliced_wasserstein.hpp"
 
 #include <chrono>
+#include <cmath>
 
 namespace itslab {
 
@@ -29,9 +31,94 @@ RowMatrixXf head(const RowMatrixXf& X, int64_t n) {
   return X.topRows(std::min<int64_t>(n, X.rows()));
 }
 
+int denoiser_cost(const Experiment& e) {
+  return e.guided ? CfgModel::kCost : 1;
+}
+
+// A particle method's step as the app's StepSnapshot: the first k particles' positions,
+// normalised log-weights, rewards and ancestors, plus the population diagnostics.
+StepSnapshot snapshot_of(const ParticleStepView& v, Backend& be, int snapshot_particles,
+                         double wall_ms) {
+  StepSnapshot s;
+  const ParticleStepStats& st = *v.stats;
+  s.step = st.step;
+  s.steps = v.steps;
+  s.t = st.t;
+  s.sigma = v.sigma;
+  s.nfe = v.nfe;
+  s.wall_ms = wall_ms;
+  s.ess = st.ess;
+  s.log_w_spread = st.log_w_spread;
+  s.has_reward = st.has_reward;
+  s.reward_mean = st.reward_mean;
+  s.reward_max = st.reward_max;
+  s.reward_std = st.reward_std;
+  s.resamplings = st.resamplings;
+  const int64_t n = v.x ? v.x->rows() : 0;
+  const int64_t k = std::min<int64_t>(snapshot_particles, n);
+  if (k > 0) {
+    RowMatrixXf all(n, v.x->cols());
+    be.download(*v.x, all.data());
+    s.positions = all.topRows(k);
+    if (v.log_w)
+      s.log_w.assign(v.log_w->begin(), v.log_w->begin() + k);
+    if (v.reward && static_cast<int64_t>(v.reward->size()) >= k)
+      s.reward.assign(v.reward->begin(), v.reward->begin() + k);
+    if (v.ancestors)
+      for (int64_t i = 0; i < k; ++i)
+        s.ancestors.push_back(static_cast<int32_t>((*v.ancestors)[i]));
+  }
+  return s;
+}
+
+SampleResult sample_particles(Backend& be, const Experiment& e, const Preset& p,
+                              const RunOptions& o) {
+  const auto t0 = Clock::now();
+  ParticleJob job;
+  job.be = &be;
+  job.denoiser = &e.denoiser();
+  job.model = e.model.get();
+  job.second = e.second_model.get();
+  job.process = e.process.get();
+  job.grid = &e.grid;
+  job.solver = e.solver;
+  job.cls = p.model_class;
+  job.seed = p.seed;
+  job.reward = e.reward.get();
+  job.n = p.particles;
+  job.init = o.init;
+  job.denoiser_cost = denoiser_cost(e);
+  job.trajectory = o.trajectory;
+  job.cancel = o.cancel;
+  if (o.on_step)
+    job.on_step = [&](const ParticleStepView& v) {
+      be.sync();
+      o.on_step(snapshot_of(v, be, o.snapshot_particles, ms_since(t0)));
+    };
+  ParticleResult pr = run_particle_method(job, e.particles);
+  SampleResult r;
+  r.samples = std::move(pr.samples);
+  r.trajectory = std::move(pr.trajectory);
+  r.nfe = pr.nfe;
+  r.method = e.particles.method;
+  r.nfe_total = pr.nfe_total;
+  r.reward_evals = pr.reward_evals;
+  r.resamplings = pr.resamplings;
+  r.log_z = pr.log_z;
+  r.final_log_w = std::move(pr.final_log_w);
+  r.final_reward = std::move(pr.final_reward);
+  r.selected = std::move(pr.selected);
+  r.steps = std::move(pr.steps);
+  r.warnings = std::move(pr.warnings);
+  r.wall_ms = ms_since(t0);
+  return r;
+}
+
 } // namespace
 
 SampleResult sample(Backend& be, const Experiment& e, const Preset& p, const RunOptions& o) {
+  if (e.particles.method != "independent")
+    return sample_particles(be, e, p, o);
   const auto t0 = Clock::now();
   const int d = e.model->dim();
   int64_t n = p.particles;
@@ -60,12 +147,26 @@ SampleResult sample(Backend& be, const Experiment& e, const Preset& p, const Run
   };
   if (o.trajectory)
     record();
-  SolverContext ctx{be, e.denoiser(), *e.process, e.grid, p.model_class, p.seed};
+  // With a reward, the solver's own x̂0 of each step is copied out for the reward diagnostics
+  // (StepDenoiser passes every call through unchanged, so the samples are the same bit for bit).
+  StepDenoiser snoop(e.denoiser());
+  const bool snooping = e.reward && o.on_step;
+  Tensor xhat;
+  std::vector<double> rew;
+  SolverContext ctx{be,
+                    snooping ? static_cast<const Model&>(snoop) : e.denoiser(),
+                    *e.process,
+                    e.grid,
+                    p.model_class,
+                    p.seed};
   const auto solver = make_solver(e.solver);
   const int M = e.grid.steps();
   for (int i = 0; i < M; ++i) {
     if (o.cancel && o.cancel->load())
       throw Cancelled();
+    const int64_t recorded = snoop.records();
+    if (snooping)
+      snoop.record(x, e.grid.t[i], &xhat);
     r.nfe += solver->step(ctx, x, i);
     if (o.trajectory)
       record();
@@ -79,6 +180,18 @@ SampleResult sample(Backend& be, const Experiment& e, const Preset& p, const Run
       s.nfe = r.nfe;
       s.wall_ms = ms_since(t0);
       const int64_t k = std::min<int64_t>(o.snapshot_particles, n);
+      if (snooping && (i == M - 1 || snoop.records() > recorded)) {
+        // reward of x̂0 at the step's start node; of the final samples after the last step
+        e.reward->evaluate(be, i == M - 1 ? x : xhat, rew);
+        r.reward_evals += n;
+        ParticleStepStats st;
+        set_reward_stats(st, rew);
+        s.has_reward = true;
+        s.reward_mean = st.reward_mean;
+        s.reward_max = st.reward_max;
+        s.reward_std = st.reward_std;
+        s.reward.assign(rew.begin(), rew.begin() + k);
+      }
       if (k > 0) {
         // the first k rows of a row-major [n, d] tensor are its first k·d floats
         RowMatrixXf all(n, d);
@@ -90,6 +203,14 @@ SampleResult sample(Backend& be, const Experiment& e, const Preset& p, const Run
   }
   r.samples.resize(n, d);
   be.download(x, r.samples.data());
+  r.nfe_total = static_cast<int64_t>(r.nfe) * n * denoiser_cost(e);
+  if (e.reward) {
+    if (!snooping || rew.size() != static_cast<size_t>(n)) {
+      e.reward->evaluate(be, x, rew);
+      r.reward_evals += n;
+    }
+    r.final_reward = rew;
+  }
   r.wall_ms = ms_since(t0);
   return r;
 }
@@ -170,6 +291,85 @@ nlohmann::json RunResult::report(const Preset& p) const {
   j["device"] = device;
   if (!notice.empty())
     j["notice"] = notice;
+  const SampleResult& s = result;
+  j["method"] = s.method;
+  j["nfe_total"] = s.nfe_total;
+  j["nfe_per_sample"] = s.nfe_per_sample();
+  if (!s.final_reward.empty()) {
+    // over the returned samples, and over the final population (weighted when it has weights)
+    std::vector<double> sel;
+    if (s.selected.empty())
+      sel = s.final_reward;
+    else
+      for (int64_t i : s.selected)
+        sel.push_back(s.final_reward[static_cast<size_t>(i)]);
+    const ParticleStepStats rs = [&] {
+      ParticleStepStats t;
+      set_reward_stats(t, sel);
+      return t;
+    }();
+    nlohmann::json rj{{"type", p.reward.type},
+                      {"mean", rs.reward_mean},
+                      {"max", rs.reward_max},
+                      {"std", rs.reward_std},
+                      {"evaluations", s.reward_evals}};
+    if (!s.final_log_w.empty()) {
+      double wm = 0, wsum = 0;
+      for (size_t i = 0; i < s.final_reward.size(); ++i)
+        if (std::isfinite(s.final_reward[i]) && std::isfinite(s.final_log_w[i])) {
+          const double w = std::exp(s.final_log_w[i]);
+          wm += w * s.final_reward[i];
+          wsum += w;
+        }
+      if (wsum > 0)
+        rj["population_weighted_mean"] = wm / wsum;
+    }
+    j["reward"] = rj;
+  }
+  if (s.method != "independent") {
+    nlohmann::json pm{{"method", s.method}, {"resamplings", s.resamplings}};
+    if (std::isfinite(s.log_z))
+      pm["log_z"] = s.log_z;
+    if (!s.final_log_w.empty()) {
+      double s2 = 0;
+      for (double l : s.final_log_w)
+        s2 += std::isfinite(l) ? std::exp(2 * l) : 0.0;
+      pm["final_ess"] = s2 > 0 ? 1 / s2 : 0.0;
+      pm["final_population"] = s.final_log_w.size();
+    }
+    pm["returned"] = s.samples.rows();
+    // per step (search methods: per iteration), column by column
+    nlohmann::json cols;
+    std::vector<int> step, resampled, anc;
+    std::vector<double> t, ess, spread, rmean, rmax, rstd;
+    std::vector<int64_t> nfe;
+    for (const ParticleStepStats& st : s.steps) {
+      step.push_back(st.step);
+      t.push_back(st.t);
+      ess.push_back(st.ess);
+      spread.push_back(st.log_w_spread);
+      rmean.push_back(st.has_reward ? st.reward_mean : std::nan(""));
+      rmax.push_back(st.has_reward ? st.reward_max : std::nan(""));
+      rstd.push_back(st.has_reward ? st.reward_std : std::nan(""));
+      resampled.push_back(st.resampled ? 1 : 0);
+      anc.push_back(st.unique_ancestors);
+      nfe.push_back(st.nfe_total);
+    }
+    cols["step"] = step;
+    cols["t"] = t;
+    cols["ess"] = ess;
+    cols["log_w_spread"] = spread;
+    cols["reward_mean"] = rmean; // NaN (written as null) where the step had no reward
+    cols["reward_max"] = rmax;
+    cols["reward_std"] = rstd;
+    cols["resampled"] = resampled;
+    cols["unique_ancestors"] = anc;
+    cols["nfe_total"] = nfe;
+    pm["steps"] = cols;
+    if (!s.warnings.empty())
+      pm["warnings"] = s.warnings;
+    j["particle_method"] = pm;
+  }
   j["preset"] = preset_to_json(p);
   return j;
 }
@@ -183,10 +383,17 @@ RunResult run_preset(const Preset& p, const RunOptions& o) {
   r.notice = bc.notice;
   r.result = sample(*bc.backend, e, p, o);
   const auto t0 = Clock::now();
-  // A class-conditional run is judged against its own target p0(x | c).
-  r.metrics = p.model_class >= 0 ? compute_metrics(e.model->class_mixture(p.model_class),
-                                                   r.result.samples, p.metrics)
-                                 : compute_metrics(*e.model, r.result.samples, p.metrics);
+  if (r.result.samples.rows() < 2 && !p.metrics.empty()) {
+    // best-of-N with one group, argmax with keep = 1, ...: nothing to compare a distribution of
+    r.notice += std::string(r.notice.empty() ? "" : "; ") +
+                "metrics skipped: the method returned " + std::to_string(r.result.samples.rows()) +
+                " sample(s)";
+  } else {
+    // A class-conditional run is judged against its own target p0(x | c).
+    r.metrics = p.model_class >= 0 ? compute_metrics(e.model->class_mixture(p.model_class),
+                                                     r.result.samples, p.metrics)
+                                   : compute_metrics(*e.model, r.result.samples, p.metrics);
+  }
   r.metrics_ms = ms_since(t0);
   return r;
 }

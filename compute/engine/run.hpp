@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <functional>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -15,6 +16,8 @@
 
 namespace itslab {
 
+// After each solver step (random/zero-order search: after each iteration, with the best
+// samples so far as positions and t = σ = 0).
 struct StepSnapshot {
   int step = 0, steps = 0; // step just finished (1-based) of steps
   double t = 0, sigma = 0; // node reached
@@ -44,12 +47,29 @@ struct RunOptions {
 struct SampleResult {
   RowMatrixXf samples;
   std::vector<RowMatrixXf> trajectory; // grid nodes 0..M when requested
-  int nfe = 0;
+  int nfe = 0;                         // denoiser calls per particle chain
   double wall_ms = 0;
+  // Particle methods (particles.method) and rewards; for "independent" without a reward only
+  // method, nfe_total and steps (empty) are set.
+  std::string method = "independent";
+  int64_t nfe_total = 0; // model evaluations, all particles, search and CFG (×2) included
+  int64_t reward_evals = 0;
+  int resamplings = 0;
+  double log_z = std::numeric_limits<double>::quiet_NaN(); // log Ẑ (fk_steering, fkc)
+  std::vector<double> final_log_w;      // normalised log-weights of the final population (or empty)
+  std::vector<double> final_reward;     // reward of the final population (or empty: no reward)
+  std::vector<int64_t> selected;        // samples row i is final-population particle selected[i]
+  std::vector<ParticleStepStats> steps; // per step (search: per iteration) diagnostics
+  std::vector<std::string> warnings;
+  // model evaluations spent per returned sample
+  double nfe_per_sample() const {
+    return samples.rows() > 0 ? static_cast<double>(nfe_total) / samples.rows() : 0.0;
+  }
 };
 
 // Runs the solver over the grid on one backend: x_T = prior_scale·z with z from Philox
-// (seed, init_noise) unless options.init gives z.
+// (seed, init_noise) unless options.init gives z. Dispatches on the preset's particles.method;
+// "independent" is the plain sampler (bit for bit as before; a reward only adds diagnostics).
 SampleResult sample(Backend& be, const Experiment& e, const Preset& p, const RunOptions& o = {});
 
 struct MetricSet {

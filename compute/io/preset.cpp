@@ -145,11 +145,22 @@ public:
     }
     c.type = *type;
     std::set<std::string> known = {"type"};
+    params(*obj, key, *spec, c, known);
+    check_keys(*obj, key, known);
+    return c;
+  }
+
+  // Reads spec's parameters from obj into c (defaults for the absent ones); adds their names to
+  // known. Paths are key.name.
+  void params(const json& obj_ref, const std::string& key, const TypeSpec& spec_ref, Component& c,
+              std::set<std::string>& known) {
+    const json* obj = &obj_ref;
+    const TypeSpec* spec = &spec_ref;
     for (const ParamSpec& p : spec->params) {
       known.insert(p.name);
       const std::string path = key + "." + p.name;
       if (!obj->contains(p.name)) {
-        if (p.kind == ParamSpec::Kind::text)
+        if (p.kind == ParamSpec::Kind::text && !p.optional)
           c.str[p.name] = p.def_text;
         else if (!p.optional && p.kind != ParamSpec::Kind::number_list)
           c.num[p.name] = p.def;
@@ -167,10 +178,15 @@ public:
         break;
       case ParamSpec::Kind::text:
         if (auto s = text(v, path)) {
-          if (std::find(p.choices.begin(), p.choices.end(), *s) == p.choices.end())
-            error(path, "must be one of the listed choices, got '" + *s + "'");
-          else
+          if (!p.choices.empty() &&
+              std::find(p.choices.begin(), p.choices.end(), *s) == p.choices.end()) {
+            std::string list;
+            for (const std::string& ch : p.choices)
+              list += (list.empty() ? "" : ", ") + ch;
+            error(path, "must be one of " + list + ", got '" + *s + "'");
+          } else {
             c.str[p.name] = *s;
+          }
         }
         break;
       case ParamSpec::Kind::number_list:
@@ -178,8 +194,6 @@ public:
         break;
       }
     }
-    check_keys(*obj, key, known);
-    return c;
   }
 
   bool in_range(double x, const ParamSpec& p, const std::string& path) {
@@ -243,6 +257,48 @@ GmmSpec parse_gmm(Validator& v, const json& g) {
   return s;
 }
 
+// The reward's required fields and the particle method's needs (dimensions are checked when
+// the experiment is built, where the model is known).
+void cross_check_particles(Validator& v, const Preset& p) {
+  const Component& r = p.reward;
+  auto need_list = [&](const char* name, const std::string& why) {
+    if (!r.lists.count(name))
+      v.error(std::string("reward.") + name, "missing (required" + why + ")");
+  };
+  if (r.type == "linear")
+    need_list("a", "");
+  if (r.type == "distance")
+    need_list("center", "");
+  if (r.type == "region") {
+    if (r.str.at("shape") == "box") {
+      need_list("lo", " for shape 'box'");
+      need_list("hi", " for shape 'box'");
+    } else {
+      need_list("center", " for shape 'disc'");
+    }
+  }
+  if (r.type == "expression" && (!r.str.count("expr") || r.str.at("expr").empty()))
+    v.error("reward.expr", "missing (required)");
+
+  const Component& m = p.particle_method;
+  const std::string& method = m.type;
+  if ((method == "best_of_n" || method == "random_search" || method == "zero_order_search" ||
+       method == "fk_steering") &&
+      r.type == "none")
+    v.error("reward",
+            "particles.method '" + method + "' needs a reward (add a \"reward\" section)");
+  if (method == "fkc") {
+    const std::string& target = m.str.at("target");
+    if (target == "product" && !m.str.count("second_model"))
+      v.error("particles.second_model", "missing (required for target 'product')");
+    if (target == "cfg" && p.model_class < 0)
+      v.error("model.class", "fkc target 'cfg' needs a target class");
+    if (p.guidance.type != "none")
+      v.error("guidance", "fkc composes the scores itself; remove the guidance section (use "
+                          "particles.target 'cfg' and particles.weight)");
+  }
+}
+
 // Checks that need several fields at once; engine/experiment.cpp then builds the objects.
 void cross_check(Validator& v, Preset& p) {
   auto& n = p.process.num;
@@ -264,6 +320,7 @@ void cross_check(Validator& v, Preset& p) {
   }
   if (p.schedule.type == "custom" && p.schedule.lists.size() != 1)
     v.error("schedule", "custom needs exactly one of 'sigmas' and 't'");
+  cross_check_particles(v, p);
 }
 
 } // namespace
@@ -319,12 +376,29 @@ PresetLoad parse_preset(const std::string& text, const std::string& origin) {
   if (root.contains("guidance"))
     p.guidance = v.component(root, "guidance", guidance_specs());
   if (const json* parts = v.object(root, "particles", "particles", true)) {
-    v.check_keys(*parts, "particles", {"count"});
+    std::set<std::string> known = {"count", "method"};
     if (!parts->contains("count"))
       v.error("particles.count", "missing (required)");
     else if (auto c = v.integer(parts->at("count"), "particles.count", 1, 1 << 24))
       p.particles = *c;
+    std::string method = "independent";
+    if (parts->contains("method"))
+      if (auto m = v.text(parts->at("method"), "particles.method"))
+        method = *m;
+    if (const TypeSpec* spec = find_spec(particle_method_specs(), method)) {
+      p.particle_method.type = method;
+      v.params(*parts, "particles", *spec, p.particle_method, known);
+    } else {
+      std::string names;
+      for (const TypeSpec& s : particle_method_specs())
+        names += (names.empty() ? "" : ", ") + s.type;
+      v.error("particles.method",
+              "unknown method '" + method + "' (expected one of: " + names + ")");
+    }
+    v.check_keys(*parts, "particles", known);
   }
+  if (root.contains("reward"))
+    p.reward = v.component(root, "reward", reward_specs());
   if (root.contains("backend")) {
     if (auto b = v.text(root["backend"], "backend")) {
       const auto names = backend_names();
@@ -357,7 +431,7 @@ PresetLoad parse_preset(const std::string& text, const std::string& origin) {
   }
   v.check_keys(root, "",
                {"schema", "name", "seed", "model", "process", "schedule", "solver", "particles",
-                "backend", "metrics", "guidance"});
+                "backend", "metrics", "guidance", "reward"});
   if (v.errors.empty())
     cross_check(v, p);
   if (!v.errors.empty()) {
@@ -420,8 +494,9 @@ json preset_to_json(const Preset& p) {
   for (const auto& [key, c, specs] : {std::tuple{"process", &p.process, &process_specs()},
                                       std::tuple{"schedule", &p.schedule, &schedule_specs()},
                                       std::tuple{"solver", &p.solver, &solver_specs()},
-                                      std::tuple{"guidance", &p.guidance, &guidance_specs()}}) {
-    if (c->type == "none" && key == std::string("guidance"))
+                                      std::tuple{"guidance", &p.guidance, &guidance_specs()},
+                                      std::tuple{"reward", &p.reward, &reward_specs()}}) {
+    if (c->type == "none" && (key == std::string("guidance") || key == std::string("reward")))
       continue;
     json cj{{"type", c->type}};
     for (const auto& [k, v] : c->num)
@@ -437,7 +512,22 @@ json preset_to_json(const Preset& p) {
       cj[k] = v;
     j[key] = cj;
   }
-  j["particles"] = {{"count", p.particles}};
+  json parts{{"count", p.particles}};
+  if (p.particle_method.type != "independent") {
+    const Component& c = p.particle_method;
+    parts["method"] = c.type;
+    for (const auto& [k, v] : c.num)
+      parts[k] = v;
+    if (const TypeSpec* spec = find_spec(particle_method_specs(), c.type))
+      for (const ParamSpec& s : spec->params)
+        if (s.kind == ParamSpec::Kind::integer && c.num.count(s.name))
+          parts[s.name] = static_cast<int64_t>(c.num.at(s.name));
+    for (const auto& [k, v] : c.str)
+      parts[k] = v;
+    for (const auto& [k, v] : c.lists)
+      parts[k] = v;
+  }
+  j["particles"] = parts;
   j["backend"] = p.backend;
   j["metrics"] = p.metrics;
   for (const auto& [path, value] : p.unknown) {

@@ -31,6 +31,9 @@ struct Preset {
   Component process, schedule, solver;
   Component guidance{"none", {}, {}, {}}; // optional section; "none" is not written
   int64_t particles = 4096;
+  // particles.method and its parameters (type = method); "independent" writes no parameters
+  Component particle_method{"independent", {}, {}, {}};
+  Component reward{"none", {}, {}, {}}; // optional section; "none" is not written
   std::string backend = "auto";
   std::vector<std::string> metrics;
   // Fields this version does not know, kept (by JSON pointer) and written back on save.

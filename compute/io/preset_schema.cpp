@@ -10,6 +10,24 @@ ParamSpec num(std::string name, double def, double lo, double hi, std::string he
               bool lo_open = true) {
   return {std::move(name), K::number, def, lo, hi, lo_open, {}, "", std::move(help)};
 }
+ParamSpec integer(std::string name, double def, double lo, double hi, std::string help) {
+  return {std::move(name), K::integer, def, lo, hi, false, {}, "", std::move(help)};
+}
+ParamSpec choice(std::string name, std::vector<std::string> choices, std::string help) {
+  ParamSpec p{std::move(name), K::text, 0, 0, 0, false, std::move(choices), "", std::move(help)};
+  p.def_text = p.choices.front();
+  return p;
+}
+ParamSpec free_text(std::string name, std::string help) {
+  ParamSpec p{std::move(name), K::text, 0, 0, 0, false, {}, "", std::move(help)};
+  p.optional = true;
+  return p;
+}
+ParamSpec list(std::string name, std::string help) {
+  ParamSpec p{std::move(name), K::number_list, 0, 0, kInf, false, {}, "", std::move(help)};
+  p.optional = true;
+  return p;
+}
 ParamSpec t_param(std::string name, std::string help) {
   ParamSpec p = num(std::move(name), -1, 0, 1, std::move(help), false);
   p.optional = true;
@@ -358,6 +376,111 @@ const std::vector<TypeSpec>& guidance_specs() {
             "φ: blend with the guided ε rescaled to the conditional ε's per-sample std (Lin et "
             "al. 2024)",
             false)}},
+  };
+  return s;
+}
+
+const std::vector<TypeSpec>& particle_method_specs() {
+  const std::vector<ParamSpec> smc = {
+      integer("resample_every", 1, 1, 1 << 20,
+              "consider resampling at steps k = 0, every, 2·every, … (k counts from the noisiest "
+              "step)"),
+      num("ess_threshold", 0.5, 0, 1,
+          "κ: resample at those steps when ESS < κ·N; 1 = always, 0 = never (importance "
+          "sampling)",
+          false),
+      choice("scheme", {"systematic", "multinomial", "stratified", "residual"},
+             "resampling scheme (all unbiased; systematic has the smallest offspring variance)"),
+      choice("selection", {"sample", "argmax", "weighted"},
+             "final output: 'sample' draws ∝ weight (a sample of the target), 'argmax' the "
+             "highest-reward particles (highest weight without a reward), 'weighted' all "
+             "particles with their weights in the report"),
+      integer("keep", 0, 0, 1 << 24,
+              "particles returned by 'sample' and 'argmax' (0 = as many as particles)")};
+  auto with = [](std::vector<ParamSpec> a, const std::vector<ParamSpec>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+  static const std::vector<TypeSpec> s = {
+      {"independent", "N independent samples of the sampler (no reward, no weights)", {}},
+      {"best_of_n",
+       "best-of-N: the particles are split into groups; each keeps its `keep` highest-reward "
+       "final samples (mode seeking: E[max r] grows like the N-th order statistic)",
+       {integer("group", 0, 0, 1 << 24, "particles per group (0 = one group of all particles)"),
+        integer("keep", 1, 1, 1 << 24, "highest-reward samples kept per group")}},
+      {"random_search",
+       "random search over initial noises (Ma et al. 2025): every particle keeps the best of "
+       "`iterations` independent noises run through the sampler; NFE = iterations × steps",
+       {integer("iterations", 8, 1, 100000,
+                "noises tried per particle (the first is the plain "
+                "sampler's own)")}},
+      {"zero_order_search",
+       "zero-order search over initial noises (Ma et al. 2025): each particle's pivot noise "
+       "tries `neighbors` candidates per iteration and moves to the best if it improves the "
+       "reward; NFE = (1 + (iterations − 1) × neighbors) × steps",
+       {integer("iterations", 8, 1, 100000,
+                "iterations, counting the evaluation of the initial pivot"),
+        integer("neighbors", 4, 1, 4096, "candidates per pivot per iteration"),
+        num("radius", 0.3, 0, 1,
+            "r: 'marginal' candidates y = √(1 − r²) n + r ε; 'sphere' keeps ‖y‖ = ‖n‖ with "
+            "cos(y, n) = √(1 − r²)"),
+        choice("neighborhood", {"marginal", "sphere"},
+               "'marginal' keeps y ~ N(0, I) in any dimension; 'sphere' is the reference "
+               "implementation's norm-preserving rule (in 2-D it never changes ‖n‖)")}},
+      {"fk_steering",
+       "Feynman–Kac steering (Singhal et al. 2025): SMC toward p(x0)·exp(λ r(x0)) with "
+       "potentials from the reward of x̂0(x_t) at every step, resampling, and the final "
+       "correction that makes the target exact for every potential",
+       with({num("lambda", 1, 0, 1e6, "λ: tilt strength of the target p(x)·exp(λ r(x))"),
+             choice("potential", {"difference", "max", "sum"},
+                    "log G_k: 'difference' λ(r_k − r_{k−1}), 'max' λ max_{j≤k} r_j, 'sum' λ "
+                    "Σ_{j≤k} r_j; all end with the exact correction to λ r(x0)")},
+            smc)},
+      {"fkc",
+       "Feynman–Kac correctors (Skreta et al. 2025): SMC with the SDE weights that make the "
+       "composed score exact: 'anneal' p^β, 'product' p·q (q = second_model), 'cfg' "
+       "p(x|c)^w p(x)^{1−w}; weight increment (g²/2)(‖Σ c_i s_i‖² − Σ c_i ‖s_i‖²) per unit time",
+       with({choice("target", {"anneal", "product", "cfg"}, "the target to sample"),
+             num("beta", 2, 0, 100, "β of 'anneal' (p^β)"),
+             num("weight", 3, 0, 100, "w of 'cfg' (p(x|c)^w p(x)^{1−w}); needs model.class", false),
+             free_text("second_model", "built-in mixture id of the second expert of 'product'"),
+             integer("exact_init", 1, 0, 1,
+                     "1: initial weights log ρ_T(x) − log N(x; 0, v/Σc) with the exact mixture "
+                     "marginals (else 0: the Gaussian approximation of ρ_T)")},
+            smc)},
+  };
+  return s;
+}
+
+const std::vector<TypeSpec>& reward_specs() {
+  static const std::vector<TypeSpec> s = {
+      {"none", "no reward", {}},
+      {"linear",
+       "r = a·x + b",
+       {list("a", "weights a, one per dimension"), num("b", 0, -kInf, kInf, "offset b", false)}},
+      {"region",
+       "soft indicator of a region: sigmoid(margin / temperature), margin = signed distance to "
+       "the boundary (box: min over coordinates of the distance to the nearer face; disc: "
+       "radius − ‖x − center‖)",
+       {choice("shape", {"disc", "box"}, "'disc' (center, radius) or 'box' (lo, hi)"),
+        list("center", "disc centre"), num("radius", 1, 0, kInf, "disc radius"),
+        list("lo", "box lower corner"), list("hi", "box upper corner"),
+        num("temperature", 0.1, 0, kInf,
+            "softness T of the edge (x units); → 0 is a hard "
+            "indicator")}},
+      {"distance", "r = −‖x − center‖²", {list("center", "the point rewarded")}},
+      {"class_logprob",
+       "r = log p(class | x), exact under a labelled mixture",
+       {integer("class", 0, 0, 1 << 20, "the class rewarded"),
+        free_text("mixture", "built-in mixture id (default: the preset's model)")}},
+      {"log_density",
+       "r = log p(x), exact under a mixture",
+       {free_text("mixture", "built-in mixture id (default: the preset's model)")}},
+      {"expression",
+       "r = an arithmetic expression of the coordinates: x0, x1, … (or x[i]; x, y in 2-D), + − * "
+       "/ ^, comparisons, && || !, abs sqrt exp log sin cos tanh sigmoid softplus min max pow "
+       "atan2 hypot clamp …, pi, e",
+       {free_text("expr", "the expression, e.g. \"-(x0 - 1)^2 + 0.5*sin(3*x1)\"")}},
   };
   return s;
 }

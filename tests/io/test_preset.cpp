@@ -76,6 +76,7 @@ private slots:
   void nan_is_not_json();
   void truncated_file();
   void several_problems_listed();
+  void particle_methods_round_trip();
   void save_into_unwritable_path();
   void save_failure_keeps_old_file();
 };
@@ -288,7 +289,7 @@ void TestPreset::bad_presets_data() {
   QTest::newRow("eta wrong type") << R"({"solver": {"type": "ddim", "eta": "0.5"}})"
                                   << "solver.eta: must be a number";
   QTest::newRow("em form choice") << R"({"solver": {"type": "euler_maruyama", "form": "fancy"}})"
-                                  << "solver.form: must be one of the listed choices, got 'fancy'";
+                                  << "solver.form: must be one of exponential, plain, got 'fancy'";
   QTest::newRow("steps zero") << R"({"schedule": {"steps": 0}})"
                               << "schedule.steps: must be ≥ 1";
   QTest::newRow("steps fractional") << R"({"schedule": {"steps": 2.5}})"
@@ -346,6 +347,59 @@ void TestPreset::bad_presets_data() {
                                      << "metrics: must be an array";
   QTest::newRow("name not string") << R"({"name": 3})"
                                    << "name: must be a string";
+  // particle methods (particles.method and its parameters) and their needs
+  QTest::newRow("unknown method") << R"({"particles": {"method": "annealed_is"}})"
+                                  << "particles.method: unknown method 'annealed_is' (expected "
+                                     "one of: independent, best_of_n";
+  QTest::newRow("method not string") << R"({"particles": {"method": 3}})"
+                                     << "particles.method: must be a string";
+  QTest::newRow("lambda negative") << R"({"particles": {"method": "fk_steering", "lambda": -1},
+             "reward": {"type": "linear", "a": [1, 0]}})"
+                                   << "particles.lambda: must be > 0, got -1";
+  QTest::newRow("potential choice")
+      << R"({"particles": {"method": "fk_steering", "potential": "min"},
+             "reward": {"type": "linear", "a": [1, 0]}})"
+      << "particles.potential: must be one of difference, max, sum, got 'min'";
+  QTest::newRow("scheme choice")
+      << R"({"particles": {"method": "fkc", "scheme": "bootstrap"}})"
+      << "particles.scheme: must be one of systematic, multinomial, stratified, residual, got "
+         "'bootstrap'";
+  QTest::newRow("ess threshold above 1")
+      << R"({"particles": {"method": "fkc", "ess_threshold": 1.5}})"
+      << "particles.ess_threshold: must be ≤ 1, got 1.5";
+  QTest::newRow("resample_every zero") << R"({"particles": {"method": "fkc", "resample_every": 0}})"
+                                       << "particles.resample_every: must be ≥ 1, got 0";
+  QTest::newRow("best_of_n keep zero") << R"({"particles": {"method": "best_of_n", "keep": 0},
+             "reward": {"type": "linear", "a": [1, 0]}})"
+                                       << "particles.keep: must be ≥ 1, got 0";
+  QTest::newRow("radius above 1") << R"({"particles": {"method": "zero_order_search", "radius": 2},
+             "reward": {"type": "linear", "a": [1, 0]}})"
+                                  << "particles.radius: must be ≤ 1, got 2";
+  QTest::newRow("method needs a reward") << R"({"particles": {"method": "fk_steering"}})"
+                                         << "reward: particles.method 'fk_steering' needs a "
+                                            "reward";
+  QTest::newRow("fkc product without second model")
+      << R"({"particles": {"method": "fkc", "target": "product"}})"
+      << "particles.second_model: missing (required for target 'product')";
+  QTest::newRow("fkc unknown second model")
+      << R"({"particles": {"method": "fkc", "target": "product", "second_model": "gmm/x"}})"
+      << "particles.second_model: unknown built-in mixture 'gmm/x'";
+  QTest::newRow("fkc second model of another dimension")
+      << R"({"particles": {"method": "fkc", "target": "product",
+             "second_model": "gmm/high-dim-64"}})"
+      << "particles.second_model: 'gmm/high-dim-64' has 64 dimensions, the model 2";
+  QTest::newRow("fkc cfg without class") << R"({"particles": {"method": "fkc", "target": "cfg"}})"
+                                         << "model.class: fkc target 'cfg' needs a target class";
+  QTest::newRow("fkc with guidance") << R"({"model": {"class": 1}, "guidance": {"type": "cfg"},
+             "particles": {"method": "fkc", "target": "cfg"}})"
+                                     << "guidance: fkc composes the scores itself";
+  QTest::newRow("fkc beta zero") << R"({"particles": {"method": "fkc", "beta": 0}})"
+                                 << "particles.beta: must be > 0, got 0";
+  QTest::newRow("fkc on a flow at t = 1")
+      << R"({"process": {"type": "flow_linear", "sigma_min": null, "sigma_max": null,
+             "sigma_data": null}, "schedule": {"type": "uniform", "rho": null},
+             "particles": {"method": "fkc"}})"
+      << "particles.method: fkc needs α > 0 at the first grid node";
 }
 
 void TestPreset::bad_presets() {
@@ -406,6 +460,57 @@ void TestPreset::several_problems_listed() {
   QVERIFY2(msg.find("schema: unsupported schema 'nope'") != std::string::npos, msg.c_str());
   // One problem per line after the heading.
   QCOMPARE(std::count(msg.begin(), msg.end(), '\n'), std::ptrdiff_t{4});
+}
+
+// particles.method: old presets stay independent (nothing new written), a method writes every
+// default, and text round trips are exact.
+void TestPreset::particle_methods_round_trip() {
+  const auto d = itslab::parse_preset(itslab::builtin_preset_text("default"), "default");
+  QCOMPARE(d.preset.particle_method.type, std::string("independent"));
+  QCOMPARE(d.preset.reward.type, std::string("none"));
+  QCOMPARE(itslab::preset_to_json(d.preset)["particles"], json({{"count", 4096}}));
+
+  json j = default_json();
+  j["particles"] = {{"count", 100}, {"method", "fk_steering"}};
+  j["reward"] = {{"type", "linear"}, {"a", {1, 0.5}}};
+  const auto l = itslab::parse_checked_preset(j.dump(), "test");
+  QVERIFY(l.warnings.empty());
+  const json out = itslab::preset_to_json(l.preset);
+  const json& p = out["particles"];
+  QCOMPARE(p["method"], json("fk_steering"));
+  QCOMPARE(p["lambda"], json(1.0));
+  QCOMPARE(p["potential"], json("difference"));
+  QCOMPARE(p["resample_every"], json(1));
+  QVERIFY(p["resample_every"].is_number_integer());
+  QCOMPARE(p["ess_threshold"], json(0.5));
+  QCOMPARE(p["scheme"], json("systematic"));
+  QCOMPARE(p["selection"], json("sample"));
+  QCOMPARE(p["keep"], json(0));
+  QCOMPARE(out["reward"]["b"], json(0.0));
+  const std::string s1 = itslab::preset_to_string(l.preset);
+  QCOMPARE(itslab::preset_to_string(itslab::parse_preset(s1, "rt").preset), s1);
+  const itslab::Experiment e = itslab::build_experiment(l.preset);
+  QCOMPARE(e.particles.method, std::string("fk_steering"));
+  QVERIFY(e.reward != nullptr);
+
+  // another method's parameter is an unknown field: a warning, kept on save
+  j["particles"] = {{"count", 100}, {"method", "best_of_n"}, {"lambda", 2}};
+  const auto w = itslab::parse_checked_preset(j.dump(), "test");
+  QVERIFY(has(w.warnings, "particles.lambda: unknown field"));
+  QCOMPARE(itslab::preset_to_json(w.preset)["particles"]["lambda"], json(2));
+
+  // fkc keeps its optional second_model only when given
+  j = default_json();
+  j["particles"] = {{"count", 100}, {"method", "fkc"}};
+  const json f = itslab::preset_to_json(itslab::parse_checked_preset(j.dump(), "t").preset);
+  QVERIFY(!f["particles"].contains("second_model"));
+  QCOMPARE(f["particles"]["target"], json("anneal"));
+  QCOMPARE(f["particles"]["exact_init"], json(1));
+  j["particles"]["target"] = "product";
+  j["particles"]["second_model"] = "gmm/grid-25";
+  const auto pr = itslab::parse_checked_preset(j.dump(), "t");
+  QCOMPARE(itslab::preset_to_json(pr.preset)["particles"]["second_model"], json("gmm/grid-25"));
+  QVERIFY(itslab::build_experiment(pr.preset).second_model != nullptr);
 }
 
 void TestPreset::save_into_unwritable_path() {
