@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES=(cmake g++ make pkg-config qt6-base-dev libeigen3-dev libcli11-dev nlohmann-json3-dev)
+PACKAGES=(cmake g++ make pkg-config qt6-base-dev libeigen3-dev libcli11-dev nlohmann-json3-dev
+          libvulkan-dev glslc mesa-vulkan-drivers vulkan-validationlayers)
 
 install_deps() {
   local missing=()
