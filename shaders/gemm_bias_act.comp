@@ -1,6 +1,6 @@
 #version 450
 // y[n, out] = act(x[n, in]·Wᵀ + b) with W [out, in] (nn.Linear layout), b [1, out];
-// act 0 none, 1 SiLU, 2 GELU (erf form, PyTorch's default), 3 ReLU. Each invocation computes
+// ACT (specialization constant) 0 none, 1 SiLU, 2 GELU (erf form, PyTorch's default), 3 ReLU. Each invocation computes
 // a tile of up to 4 rows × 4 outputs with the inner loop over `in` in float.
 #include "common.glsl"
 
@@ -8,7 +8,8 @@ layout(std430, binding = 0) writeonly buffer Y { float y[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) readonly buffer W { float w[]; };
 layout(std430, binding = 3) readonly buffer B { float bias[]; };
-layout(push_constant) uniform PC { uint n, in_dim, out_dim, act; } pc;
+layout(constant_id = 1) const uint ACT = 0;
+layout(push_constant) uniform PC { uint n, in_dim, out_dim; } pc;
 
 // Abramowitz & Stegun 7.1.26, |error| ≤ 1.5e-7.
 float erf_approx(float v) {
@@ -20,9 +21,9 @@ float erf_approx(float v) {
 }
 
 float activate(float v) {
-  if (pc.act == 1u) return v / (1.0 + exp(-v));
-  if (pc.act == 2u) return 0.5 * v * (1.0 + erf_approx(v * 0.70710678118654752));
-  if (pc.act == 3u) return max(v, 0.0);
+  if (ACT == 1u) return v / (1.0 + exp(-v));
+  if (ACT == 2u) return 0.5 * v * (1.0 + erf_approx(v * 0.70710678118654752));
+  if (ACT == 3u) return max(v, 0.0);
   return v;
 }
 

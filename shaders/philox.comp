@@ -1,5 +1,5 @@
 #version 450
-// Philox noise for rows [0, n) of a [n, d] block: mode 0 standard normals (Box–Muller),
+// Philox noise for rows [0, n) of a [n, d] block: MODE 0 standard normals (Box–Muller),
 // 1 uniforms in (0, 1), 2 the raw uint32 words (bit patterns, for tests). One invocation per
 // (row, 4-dimension block) = one Philox call. F64 variant: Box–Muller in double exactly as the
 // CPU computes it, so the floats match bit for bit; otherwise float builtins (~1e-6).
@@ -9,9 +9,11 @@
 #include "math64.glsl"
 #endif
 
+// MODE is a specialization constant: llvmpipe would otherwise run all three under masks
+layout(constant_id = 1) const uint MODE = 0;
 layout(std430, binding = 0) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform PC {
-  uint n, d, seed_lo, seed_hi, stream, step, first_particle, mode;
+  uint n, d, seed_lo, seed_hi, stream, step, first_particle;
 } pc;
 
 void box_muller(uint a, uint b, out float n0, out float n1) {
@@ -56,10 +58,10 @@ void main() {
   const uvec4 r = philox4x32_10(uvec4(blk, pc.first_particle + row, pc.step, pc.stream),
                                 uvec2(pc.seed_lo, pc.seed_hi));
   float v[4];
-  if (pc.mode == 0u) {
+  if (MODE == 0u) {
     box_muller(r.x, r.y, v[0], v[1]);
     box_muller(r.z, r.w, v[2], v[3]);
-  } else if (pc.mode == 1u) {
+  } else if (MODE == 1u) {
     v[0] = uint_to_unit(r.x); v[1] = uint_to_unit(r.y);
     v[2] = uint_to_unit(r.z); v[3] = uint_to_unit(r.w);
   } else {

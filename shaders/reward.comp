@@ -1,5 +1,5 @@
 #version 450
-// Reward kernels, one invocation per particle (backend.hpp RewardKernelParams):
+// Reward kernels (KIND, a specialization constant), one invocation per particle (backend.hpp RewardKernelParams):
 //   0 linear r = a·x + offset, 1 distance r = −‖x − c‖², 2 box sigmoid(min_j min(x−lo, hi−x)/T),
 //   3 disc sigmoid((radius − ‖x − c‖)/T). Parameters in tab: a (or c, lo) at off_a, b (hi) at
 //   off_b, then offset, radius, temperature at off_s. F64 variant: double like the CPU.
@@ -9,22 +9,23 @@
 layout(std430, binding = 0) writeonly buffer O { float o[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) readonly buffer Tab { real tab[]; };
-layout(push_constant) uniform PC { uint n, d, kind, off_a, off_b, off_s; } pc;
+layout(constant_id = 1) const uint KIND = 0;
+layout(push_constant) uniform PC { uint n, d, off_a, off_b, off_s; } pc;
 
 void main() {
   const uint p = global_id();
   if (p >= pc.n) return;
   const uint b = p * pc.d;
   real v = real(0.0);
-  if (pc.kind == 0u) {
+  if (KIND == 0u) {
     v = tab[pc.off_s];
     for (uint j = 0u; j < pc.d; ++j) v += tab[pc.off_a + j] * real(x[b + j]);
-  } else if (pc.kind == 1u) {
+  } else if (KIND == 1u) {
     for (uint j = 0u; j < pc.d; ++j) {
       const real e = real(x[b + j]) - tab[pc.off_a + j];
       v -= e * e;
     }
-  } else if (pc.kind == 2u) {
+  } else if (KIND == 2u) {
     real m = -real_neg_inf();
     for (uint j = 0u; j < pc.d; ++j) {
       const real xj = real(x[b + j]);

@@ -296,10 +296,10 @@ void VulkanBackend::sync() {
 
 namespace {
 struct LincombPush {
-  uint32_t n, d, m, slots, fused;
+  uint32_t n, d;
   float a[8];
 };
-static_assert(sizeof(LincombPush) == 52);
+static_assert(sizeof(LincombPush) == 40);
 } // namespace
 
 void VulkanBackend::lincomb(Tensor& y, std::initializer_list<LinTerm> terms) {
@@ -339,9 +339,7 @@ void VulkanBackend::lincomb(Tensor& y, std::initializer_list<LinTerm> terms) {
       LincombPush pc{};
       pc.n = static_cast<uint32_t>(vec4 ? rc * d / 4 : rc * d);
       pc.d = static_cast<uint32_t>(d);
-      pc.m = static_cast<uint32_t>(ts.size());
-      pc.slots = 0xFFFFFFFFu;
-      pc.fused = kCpuFuses;
+      uint32_t slots = 0xFFFFFFFFu;
       std::vector<Bind> scales;
       for (size_t i = 0; i < 8; ++i) {
         const LinTerm& t = ts[std::min(i, ts.size() - 1)];
@@ -350,8 +348,8 @@ void VulkanBackend::lincomb(Tensor& y, std::initializer_list<LinTerm> terms) {
           pc.a[i] = static_cast<float>(t.a);
           if (t.row_scale) {
             const uint32_t slot = static_cast<uint32_t>(scales.size());
-            pc.slots &= ~(15u << (4 * i));
-            pc.slots |= slot << (4 * i);
+            slots &= ~(15u << (4 * i));
+            slots |= slot << (4 * i);
             scales.push_back({buffer_of(this, *t.row_scale), static_cast<uint64_t>(r0) * 4,
                               static_cast<uint64_t>(rc) * 4, false});
           }
@@ -362,7 +360,8 @@ void VulkanBackend::lincomb(Tensor& y, std::initializer_list<LinTerm> terms) {
       binds.insert(binds.end(), scales.begin(), scales.end());
       const Shader sh = vec4 ? I.variant(Shader::lincomb_vec4, Shader::lincomb_vec4_f64)
                              : I.variant(Shader::lincomb, Shader::lincomb_f64);
-      I.rec->dispatch(sh, {}, binds, &pc, sizeof pc, pc.n);
+      I.rec->dispatch(sh, {static_cast<uint32_t>(ts.size()), slots, kCpuFuses}, binds, &pc,
+                      sizeof pc, pc.n);
     });
   };
   if (fits(all)) {
@@ -393,7 +392,7 @@ void VulkanBackend::lincomb(Tensor& y, std::initializer_list<LinTerm> terms) {
 
 namespace {
 struct PhiloxPush {
-  uint32_t n, d, seed_lo, seed_hi, stream, step, first_particle, mode;
+  uint32_t n, d, seed_lo, seed_hi, stream, step, first_particle;
 };
 } // namespace
 
@@ -412,10 +411,9 @@ static void philox_fill(VulkanBackend* be, VulkanBackend::Impl& I, Tensor& y, co
                   static_cast<uint32_t>(key.seed >> 32),
                   key.stream,
                   key.step,
-                  key.first_particle + static_cast<uint32_t>(r0),
-                  mode};
+                  key.first_particle + static_cast<uint32_t>(r0)};
     I.rec->dispatch(
-        I.variant(Shader::philox_f32, Shader::philox_f64), {},
+        I.variant(Shader::philox_f32, Shader::philox_f64), {mode},
         {{yb, static_cast<uint64_t>(r0 * d) * 4, static_cast<uint64_t>(rc * d) * 4, true}}, &pc,
         sizeof pc, static_cast<uint64_t>(rc) * nb);
   });
@@ -482,10 +480,10 @@ void VulkanBackend::row_reduce(Tensor& out, const Tensor& x, RowOp op) {
   Impl& I = *impl_;
   I.rec->begin_op();
   I.for_chunks(n, static_cast<uint64_t>(d) * 4, [&](int64_t r0, int64_t rc) {
-    const uint32_t pc[4] = {static_cast<uint32_t>(rc), static_cast<uint32_t>(d),
-                            static_cast<uint32_t>(op), kCpuFuses};
+    const uint32_t pc[2] = {static_cast<uint32_t>(rc), static_cast<uint32_t>(d)};
     I.rec->dispatch(
-        I.variant(Shader::row_reduce, Shader::row_reduce_f64), {},
+        I.variant(Shader::row_reduce, Shader::row_reduce_f64),
+        {static_cast<uint32_t>(op), kCpuFuses},
         {{ob, static_cast<uint64_t>(r0) * 4, static_cast<uint64_t>(rc) * 4, true},
          {xb, static_cast<uint64_t>(r0 * d) * 4, static_cast<uint64_t>(rc * d) * 4, false}},
         pc, sizeof pc, static_cast<uint64_t>(rc), 64);
@@ -541,7 +539,11 @@ void VulkanBackend::gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelPara
   const vk::Param tp = I.table(tab);
   const vk::Param ap = I.rec->param(active.size() * 4);
   std::memcpy(ap.ptr, active.data(), active.size() * 4);
-  const std::vector<uint32_t> spec{static_cast<uint32_t>(d), g.full() ? 1u : 0u};
+  // On CPU-type devices (lavapipe) a table load is a gather across SIMD lanes: several
+  // particles per invocation share each one (measured: 16 per invocation runs the 2-D
+  // mixture 3-5x faster than 1). GPUs keep one particle per invocation.
+  const uint32_t per = I.dev->info.rank != 3 ? 1 : d <= 4 ? 16 : d <= 16 ? 8 : 4;
+  const std::vector<uint32_t> spec{static_cast<uint32_t>(d), g.full() ? 1u : 0u, per};
   I.for_chunks(n, static_cast<uint64_t>(d) * 4, [&](int64_t r0, int64_t rc) {
     pc.n = static_cast<uint32_t>(rc);
     const uint64_t off = static_cast<uint64_t>(r0 * d) * 4,
@@ -551,7 +553,7 @@ void VulkanBackend::gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelPara
                      {xb, off, range, false},
                      {tp.buf, tp.offset, tab.bytes(), false},
                      {ap.buf, ap.offset, active.size() * 4, false}},
-                    &pc, sizeof pc, static_cast<uint64_t>(rc), 64);
+                    &pc, sizeof pc, static_cast<uint64_t>((rc + per - 1) / per), 64);
   });
 }
 
@@ -579,10 +581,9 @@ void VulkanBackend::reward(Tensor& out, const Tensor& x, const RewardKernelParam
   Impl& I = *impl_;
   RealTable tab{I.f64, {}};
   struct {
-    uint32_t n, d, kind, off_a, off_b, off_s;
+    uint32_t n, d, off_a, off_b, off_s;
   } pc{};
   pc.d = static_cast<uint32_t>(d);
-  pc.kind = static_cast<uint32_t>(r.kind);
   pc.off_s = tab.push(r.offset);
   tab.push(r.radius);
   tab.push(r.temperature);
@@ -592,7 +593,8 @@ void VulkanBackend::reward(Tensor& out, const Tensor& x, const RewardKernelParam
   const vk::Param tp = I.table(tab);
   I.for_chunks(n, static_cast<uint64_t>(std::max<int64_t>(d, 1)) * 4, [&](int64_t r0, int64_t rc) {
     pc.n = static_cast<uint32_t>(rc);
-    I.rec->dispatch(I.variant(Shader::reward_f32, Shader::reward_f64), {},
+    I.rec->dispatch(I.variant(Shader::reward_f32, Shader::reward_f64),
+                    {static_cast<uint32_t>(r.kind)},
                     {{ob, static_cast<uint64_t>(r0) * 4, static_cast<uint64_t>(rc) * 4, true},
                      {xb, static_cast<uint64_t>(r0 * d) * 4,
                       static_cast<uint64_t>(std::max<int64_t>(rc * d, 1)) * 4, false},
@@ -628,10 +630,10 @@ void VulkanBackend::gemm_bias_act(Tensor& y, const Tensor& x, const Tensor& W, c
   I.whole(W, "gemm_bias_act");
   I.rec->begin_op();
   I.for_chunks(n, static_cast<uint64_t>(std::max(in, out)) * 4, [&](int64_t r0, int64_t rc) {
-    const uint32_t pc[4] = {static_cast<uint32_t>(rc), static_cast<uint32_t>(in),
-                            static_cast<uint32_t>(out), static_cast<uint32_t>(act)};
+    const uint32_t pc[3] = {static_cast<uint32_t>(rc), static_cast<uint32_t>(in),
+                            static_cast<uint32_t>(out)};
     I.rec->dispatch(
-        Shader::gemm_bias_act, {},
+        Shader::gemm_bias_act, {static_cast<uint32_t>(act)},
         {{yb, static_cast<uint64_t>(r0 * out) * 4, static_cast<uint64_t>(rc * out) * 4, true},
          {xb, static_cast<uint64_t>(r0 * in) * 4, static_cast<uint64_t>(rc * in) * 4, false},
          {wb, 0, 0, false},
