@@ -1,7 +1,8 @@
 #version 450
 // y[n, out] = act(x[n, in]·Wᵀ + b) with W [out, in] (nn.Linear layout), b [1, out];
 // ACT (specialization constant) 0 none, 1 SiLU, 2 GELU (erf form, PyTorch's default), 3 ReLU. Each invocation computes
-// a tile of up to 4 rows × 4 outputs with the inner loop over `in` in float.
+// a tile of up to TR rows × TC outputs (spec constants) with the inner loop over `in` in
+// float: TR + TC loads per TR·TC multiply-adds.
 #include "common.glsl"
 
 layout(std430, binding = 0) writeonly buffer Y { float y[]; };
@@ -9,6 +10,8 @@ layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) readonly buffer W { float w[]; };
 layout(std430, binding = 3) readonly buffer B { float bias[]; };
 layout(constant_id = 1) const uint ACT = 0;
+layout(constant_id = 2) const uint TR = 4; // rows per invocation
+layout(constant_id = 3) const uint TC = 4; // outputs per invocation
 layout(push_constant) uniform PC { uint n, in_dim, out_dim; } pc;
 
 // Abramowitz & Stegun 7.1.26, |error| ≤ 1.5e-7.
@@ -28,32 +31,31 @@ float activate(float v) {
 }
 
 void main() {
-  const uint tiles_out = (pc.out_dim + 3u) / 4u;
+  const uint tiles_out = (pc.out_dim + TC - 1u) / TC;
   const uint gid = global_id();
-  if (gid >= ((pc.n + 3u) / 4u) * tiles_out) return;
+  if (gid >= ((pc.n + TR - 1u) / TR) * tiles_out) return;
   const uint tr = gid / tiles_out, to = gid - tr * tiles_out;
-  const uint r0 = 4u * tr, o0 = 4u * to;
+  const uint r0 = TR * tr, o0 = TC * to;
   // rows/outputs past the edge repeat the last valid one (computed, never stored)
-  uint rows[4], outs[4];
-  for (uint i = 0u; i < 4u; ++i) {
-    rows[i] = min(r0 + i, pc.n - 1u) * pc.in_dim;
-    outs[i] = min(o0 + i, pc.out_dim - 1u) * pc.in_dim;
-  }
-  mat4 acc = mat4(0.0); // acc[o][r]
+  uint rows[TR], outs[TC];
+  for (uint i = 0u; i < TR; ++i) rows[i] = min(r0 + i, pc.n - 1u) * pc.in_dim;
+  for (uint i = 0u; i < TC; ++i) outs[i] = min(o0 + i, pc.out_dim - 1u) * pc.in_dim;
+  float acc[TR * TC];
+  for (uint i = 0u; i < TR * TC; ++i) acc[i] = 0.0;
   for (uint k = 0u; k < pc.in_dim; ++k) {
-    const vec4 xv = vec4(x[rows[0] + k], x[rows[1] + k], x[rows[2] + k], x[rows[3] + k]);
-    acc[0] += xv * w[outs[0] + k];
-    acc[1] += xv * w[outs[1] + k];
-    acc[2] += xv * w[outs[2] + k];
-    acc[3] += xv * w[outs[3] + k];
+    float xv[TR], wv[TC];
+    for (uint i = 0u; i < TR; ++i) xv[i] = x[rows[i] + k];
+    for (uint j = 0u; j < TC; ++j) wv[j] = w[outs[j] + k];
+    for (uint i = 0u; i < TR; ++i)
+      for (uint j = 0u; j < TC; ++j) acc[i * TC + j] += xv[i] * wv[j];
   }
-  for (uint oi = 0u; oi < 4u; ++oi) {
-    const uint o = o0 + oi;
-    if (o >= pc.out_dim) break;
-    for (uint ri = 0u; ri < 4u; ++ri) {
-      const uint r = r0 + ri;
-      if (r >= pc.n) break;
-      y[r * pc.out_dim + o] = activate(acc[oi][ri] + bias[o]);
+  for (uint i = 0u; i < TR; ++i) {
+    const uint r = r0 + i;
+    if (r >= pc.n) break;
+    for (uint j = 0u; j < TC; ++j) {
+      const uint o = o0 + j;
+      if (o >= pc.out_dim) break;
+      y[r * pc.out_dim + o] = activate(acc[i * TC + j] + bias[o]);
     }
   }
 }
