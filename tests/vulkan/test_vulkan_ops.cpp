@@ -226,9 +226,9 @@ private slots:
       if (!vk_->set_double_precision(f64))
         continue;
       for (const GaussianMixture& m : models) {
-        const int64_t n = 2000, d = m.dim();
+        const int64_t d = m.dim(), n = d > 8 ? 256 : 2000;
         const auto x = data(n * d, 3, -4, 4);
-        for (double sigma : {0.002, 0.3, 5.0, 80.0})
+        for (double sigma : {0.002, 0.3, 80.0})
           for (int cls : {-1, 1}) {
             const double alpha = sigma > 1 ? 0.2 : 0.9;
             const auto [g, c] = both([&](Backend& be) {
@@ -292,12 +292,12 @@ private slots:
   // GEMM + bias + activation against a double reference: |Δ| ≤ in·2⁻²⁴·Σ|x w| plus a few ulp
   // of the activation (both backends), over shapes that are not tile multiples.
   void gemmBiasActMatchesReference() {
-    for (int64_t n : {1, 7, 65, 1000})
+    for (int64_t n : {1, 7, 65, 257})
       for (int64_t in : {3, 64, 129})
         for (int64_t out : {3, 64, 129})
           for (Activation act :
                {Activation::none, Activation::silu, Activation::gelu, Activation::relu}) {
-            if (n == 1000 && act != Activation::silu)
+            if (n == 257 && act != Activation::silu)
               continue;
             const auto X = data(n * in, 1 + in), Wv = data(out * in, 2 + out, -0.3f, 0.3f),
                        B = data(out, 3, -1, 1);

@@ -155,7 +155,14 @@ void check(VkResult r, const char* what) {
 
 bool validation_requested() {
   const char* v = std::getenv("ITSLAB_VK_VALIDATION");
-  return v && *v && std::strcmp(v, "0") != 0;
+  if (!v || !*v) {
+#ifdef ITSLAB_VK_DEBUG_VALIDATION
+    return true; // Debug builds validate unless ITSLAB_VK_VALIDATION=0
+#else
+    return false;
+#endif
+  }
+  return std::strcmp(v, "0") != 0;
 }
 
 ValidationCounts validation_counts() {

@@ -28,8 +28,9 @@ struct DeviceInfo {
   std::string reason; // why it cannot be used
 };
 
-// Set ITSLAB_VK_VALIDATION=1 (before the first Vulkan use in the process) to enable the
-// Khronos validation layer with synchronization validation; every message is counted.
+// ITSLAB_VK_VALIDATION=1 (read at the first Vulkan use in the process; the default in Debug
+// builds) enables the Khronos validation layer with synchronization validation; every
+// warning and error is printed and counted.
 bool validation_requested();
 struct ValidationCounts {
   int errors = 0, warnings = 0;
