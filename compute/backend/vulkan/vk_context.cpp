@@ -67,10 +67,15 @@ VKAPI_ATTR VkBool32 VKAPI_CALL on_message(VkDebugUtilsMessageSeverityFlagBitsEXT
 }
 
 std::mutex g_instance_mutex;
-std::weak_ptr<Instance> g_instance;
+// Like the devices below: created once, never destroyed.
+std::shared_ptr<Instance>& g_instance = *new std::shared_ptr<Instance>();
 std::string g_instance_error;
 std::mutex g_device_mutex;
-std::map<uint32_t, std::weak_ptr<Device>> g_devices;
+// Opened devices stay open for the life of the process (the map is never destroyed, so no
+// Vulkan object is torn down during static destruction, when the driver may already be gone):
+// a new backend, e.g. one per run, then costs no device creation and no pipeline compilation.
+std::map<uint32_t, std::shared_ptr<Device>>& g_devices =
+    *new std::map<uint32_t, std::shared_ptr<Device>>();
 
 bool has_extension(const std::vector<VkExtensionProperties>& exts, const char* name) {
   return std::any_of(exts.begin(), exts.end(), [&](const VkExtensionProperties& e) {
@@ -183,8 +188,8 @@ const char* shader_name(Shader s) {
 
 std::shared_ptr<Instance> Instance::get(std::string& error) {
   std::lock_guard<std::mutex> lock(g_instance_mutex);
-  if (auto inst = g_instance.lock())
-    return inst;
+  if (g_instance)
+    return g_instance;
   if (!g_instance_error.empty()) { // failures are final for the process
     error = g_instance_error;
     return nullptr;
@@ -332,8 +337,8 @@ std::shared_ptr<Device> Device::open(const std::string& selector, std::string& e
   }
 
   std::lock_guard<std::mutex> lock(g_device_mutex);
-  if (auto d = g_devices[static_cast<uint32_t>(pick)].lock())
-    return d;
+  if (auto it = g_devices.find(static_cast<uint32_t>(pick)); it != g_devices.end())
+    return it->second;
 
   Api& a = api();
   std::shared_ptr<Device> d(new Device());
@@ -519,7 +524,8 @@ const Pipeline& Device::pipeline(Shader s, uint32_t wg, const std::vector<uint32
 
 // ---------------------------------------------------------------- Buffer
 
-Buffer::Buffer(std::shared_ptr<Device> d, uint64_t bytes, bool host) : device(std::move(d)) {
+Buffer::Buffer(std::shared_ptr<Device> d, uint64_t bytes, bool host, bool map)
+    : device(std::move(d)) {
   device->check_alive();
   Api& a = api();
   size = std::max<uint64_t>(bytes, 16);
@@ -580,7 +586,7 @@ Buffer::Buffer(std::shared_ptr<Device> d, uint64_t bytes, bool host) : device(st
     check(r, "vkAllocateMemory");
   }
   check(a.vkBindBufferMemory(device->dev, buf, memory, 0), "vkBindBufferMemory");
-  if (mt.propertyFlags & HV) {
+  if ((mt.propertyFlags & HV) && (map || host)) {
     coherent = mt.propertyFlags & HC;
     const VkResult mr = a.vkMapMemory(device->dev, memory, 0, VK_WHOLE_SIZE, 0, &mapped);
     if (mr != VK_SUCCESS)
@@ -664,6 +670,10 @@ void Recorder::complete(Frame& f) {
     f.timed.clear();
   }
   f.keep.clear();
+  // oversized chunks (a large upload) are not kept for reuse
+  f.chunks.erase(std::remove_if(f.chunks.begin(), f.chunks.end(),
+                                [](const Chunk& c) { return c.buf->size > 4 * kChunkBytes; }),
+                 f.chunks.end());
   for (Chunk& c : f.chunks)
     c.used = 0;
   f.param_bytes = 0;
@@ -763,6 +773,7 @@ void Recorder::dispatch(Shader s, const std::vector<uint32_t>& spec, const std::
   Api& a = api();
   const Pipeline& p = dev_->pipeline(s, wg, spec);
   std::vector<std::pair<VkBuffer, bool>> access;
+  access.reserve(binds.size());
   for (const Bind& b : binds)
     access.emplace_back(b.buf->buf, b.write);
   hazard(access);

@@ -72,6 +72,7 @@ struct VulkanBackend::Impl {
   std::unique_ptr<vk::Recorder> rec;
   uint64_t max_bind = 0;
   bool f64 = false;
+  bool force_staging = false;
 
   Shader variant(Shader f32, Shader f64s) const { return f64 ? f64s : f32; }
 
@@ -204,6 +205,9 @@ std::map<std::string, VulkanBackend::KernelTime> VulkanBackend::kernel_times() c
 int64_t VulkanBackend::submissions() const {
   return impl_->rec->submissions;
 }
+void VulkanBackend::set_force_staging(bool on) {
+  impl_->force_staging = on;
+}
 void VulkanBackend::set_max_binding_bytes(uint64_t bytes) {
   impl_->max_bind = std::min<uint64_t>(std::max<uint64_t>(bytes, 256),
                                        impl_->dev->props.limits.maxStorageBufferRange);
@@ -230,7 +234,7 @@ Tensor VulkanBackend::alloc(int64_t rows, int64_t cols) {
   if (rows < 0 || cols < 0)
     throw Error("alloc: negative shape");
   const uint64_t bytes = static_cast<uint64_t>(rows) * static_cast<uint64_t>(cols) * 4;
-  auto b = std::make_shared<vk::Buffer>(impl_->dev, bytes, false);
+  auto b = std::make_shared<vk::Buffer>(impl_->dev, bytes, false, !impl_->force_staging);
   // zero, as the CPU backend's arrays are
   if (b->mapped && b->coherent && impl_->rec->idle()) {
     std::memset(b->mapped, 0, b->size);

@@ -71,6 +71,10 @@ public:
   // Largest range bound to one shader binding; arrays above it are processed in row chunks
   // (the device's maxStorageBufferRange; tests lower it to exercise chunking).
   void set_max_binding_bytes(uint64_t bytes);
+  // Arrays allocated from now on are never mapped: uploads, downloads and zeroing go through
+  // staging copies, as on GPUs whose device-local memory the host cannot see (tests use it on
+  // lavapipe, where all memory is host-visible).
+  void set_force_staging(bool on);
 
   // Validation messages (ITSLAB_VK_VALIDATION=1) seen in this process so far.
   static int validation_errors();
