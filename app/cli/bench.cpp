@@ -1,9 +1,11 @@
-// `itslab-cli bench`: fixed workloads timed on a backend, plus a hand-written reference loop of
-// the default workload measured in the same run, so the ratio says how much the Backend
-// abstraction costs.
+// `itslab-cli bench`: fixed workloads timed on one or more backends in the same run
+// (`--backend cpu,vulkan`), with the throughput ratio between them, plus a hand-written
+// reference loop of the default workload, so the ratio says how much the Backend abstraction
+// costs.
 #include "commands.hpp"
 
 #include "backend/backend.hpp"
+#include "core/error.hpp"
 #include "core/philox.hpp"
 #include "engine/run.hpp"
 #include "io/preset.hpp"
@@ -12,6 +14,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <sstream>
+#include <sys/resource.h>
 #include <vector>
 
 namespace itslab::cli {
@@ -22,25 +27,38 @@ using Clock = std::chrono::steady_clock;
 
 struct Workload {
   std::string label;
-  std::string preset;
+  std::string preset; // empty: the MLP workload
   std::string solver; // empty: the preset's
   int64_t particles;  // 0: the preset's
 };
 
 struct Timing {
-  double median_ms, min_ms;
+  double median_ms, min_ms, cpu_ms; // cpu_ms: process CPU time per run (all threads)
 };
 
+double process_cpu_ms() {
+  rusage r{};
+  getrusage(RUSAGE_SELF, &r);
+  return (r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1e3 +
+         (r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e3;
+}
+double peak_rss_mb() {
+  rusage r{};
+  getrusage(RUSAGE_SELF, &r);
+  return r.ru_maxrss / 1024.0; // KiB on Linux
+}
+
 template <class F> Timing time_it(int repeat, F&& f) {
-  f(); // warm-up: first-touch allocations, OpenMP thread start
+  f(); // warm-up: first-touch allocations, thread start, pipeline compilation
   std::vector<double> ms;
+  const double c0 = process_cpu_ms();
   for (int r = 0; r < repeat; ++r) {
     const auto t0 = Clock::now();
     f();
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
   }
   std::sort(ms.begin(), ms.end());
-  return {ms[ms.size() / 2], ms.front()};
+  return {ms[ms.size() / 2], ms.front(), (process_cpu_ms() - c0) / repeat};
 }
 
 // The default workload written directly: isotropic 2-D mixture posterior mean and the
@@ -123,35 +141,107 @@ void bench_smc_64k(Backend& be, int repeat) {
               tp.median_ms, 100 * (t.median_ms / tp.median_ms - 1));
 }
 
-void run_bench(int repeat, const std::string& backend_name) {
-  const std::vector<Workload> workloads = {
-      {"eight-gaussians dpmpp_2m 20 (default)", "default", "", 0},
-      {"eight-gaussians heun 20", "default", "heun", 0},
-      {"eight-gaussians euler_ancestral 20", "default", "euler_ancestral", 0},
-      {"eight-gaussians dpmpp_2m 20, 64k", "default", "", 65536},
-      {"eight-gaussians dpmpp_2m 20, 1M", "default", "", 1 << 20},
-      {"checkerboard (K=200) dpmpp_2m 20", "checkerboard-karras-dpmpp2m", "", 0},
-      {"high-dim-64 dpmpp_2m 20", "high-dim-64-dpmpp2m", "", 0},
-  };
-  BackendChoice bc = make_backend(backend_name);
+// A 3×256 MLP denoiser with random weights (until the neural-model issue provides trained
+// ones), written in Backend ops exactly as a trained MLP would run: per step
+//   e = time_embedding(t), h1 = SiLU(x W0ᵀ + b0) + e, h2 = SiLU(h1 W1ᵀ + b1),
+//   h3 = SiLU(h2 W2ᵀ + b2), v = h3 W3ᵀ + b3, x ← x + Δt·v   (an Euler flow step).
+class MlpWorkload {
+public:
+  static constexpr int kWidth = 256, kSteps = 20;
+  MlpWorkload(Backend& be, int64_t n) : be_(be), n_(n) {
+    const int dims[5] = {2, kWidth, kWidth, kWidth, 2};
+    for (int l = 0; l < 4; ++l) {
+      const int in = dims[l], out = dims[l + 1];
+      // nn.Linear's default init: U(−1/√in, 1/√in) for weights and biases
+      std::vector<float> w(static_cast<size_t>(out) * in), b(out);
+      philox_uniform_rows(99, 10 + l, 0, 0, out, in, w.data());
+      philox_uniform_rows(99, 20 + l, 0, 0, 1, out, b.data());
+      const float s = 1.0f / std::sqrt(static_cast<float>(in));
+      for (float& v : w)
+        v = (2 * v - 1) * s;
+      for (float& v : b)
+        v = (2 * v - 1) * s;
+      W_[l] = be.alloc(out, in);
+      b_[l] = be.alloc(1, out);
+      be.upload(W_[l], w.data());
+      be.upload(b_[l], b.data());
+    }
+    x_ = be.alloc(n, 2);
+    ones_ = be.alloc(n, 1);
+    std::vector<float> one(static_cast<size_t>(n), 1.0f);
+    be.upload(ones_, one.data());
+    e_ = be.alloc(n, kWidth);
+    for (Tensor& h : h_)
+      h = be.alloc(n, kWidth);
+    v_ = be.alloc(n, 2);
+  }
+  void run() {
+    be_.fill_normal(x_, {7, static_cast<uint32_t>(Stream::init_noise), 0, 0});
+    for (int i = 0; i < kSteps; ++i) {
+      const double t = 1.0 - static_cast<double>(i) / kSteps;
+      be_.time_embedding(e_, ones_, 1000 * t);
+      be_.gemm_bias_act(h_[0], x_, W_[0], b_[0], Activation::silu);
+      be_.lincomb(h_[0], {{&h_[0], 1.0}, {&e_, 1.0}});
+      be_.gemm_bias_act(h_[1], h_[0], W_[1], b_[1], Activation::silu);
+      be_.gemm_bias_act(h_[2], h_[1], W_[2], b_[2], Activation::silu);
+      be_.gemm_bias_act(v_, h_[2], W_[3], b_[3], Activation::none);
+      be_.lincomb(x_, {{&x_, 1.0}, {&v_, -1.0 / kSteps}});
+    }
+    std::vector<float> out(static_cast<size_t>(n_) * 2);
+    be_.download(x_, out.data());
+  }
+
+private:
+  Backend& be_;
+  int64_t n_;
+  Tensor W_[4], b_[4], x_, ones_, e_, h_[3], v_;
+};
+
+struct Row {
+  std::string label;
+  int64_t particles = 0;
+  Timing t{};
+  int nfe = 0;
+  double rate = 0; // particle-steps per second (wall)
+};
+
+std::vector<Row> run_backend(const std::string& spec, const std::string& device, int repeat,
+                             const std::vector<Workload>& workloads) {
+  BackendChoice bc = make_backend(spec, device);
   Backend& be = *bc.backend;
-  std::printf("backend: %s (%s)%s\n", be.name().c_str(), be.device().c_str(),
-              bc.notice.empty() ? "" : (" — " + bc.notice).c_str());
-  std::printf("%-40s %9s %10s %10s %6s %14s\n", "workload", "particles", "median ms", "min ms",
-              "NFE", "particle-steps/s");
+  std::printf("\nbackend: %s (%s)%s\n", be.name().c_str(), be.device().c_str(),
+              bc.notice.empty() ? "" : ("; " + bc.notice).c_str());
+  std::printf("%-44s %9s %10s %10s %10s %5s %16s %8s\n", "workload", "particles", "median ms",
+              "min ms", "cpu ms/run", "NFE", "particle-steps/s", "peak MB");
+  std::vector<Row> rows;
   for (const Workload& w : workloads) {
-    Preset p = load_checked_preset(w.preset).preset;
-    if (!w.solver.empty())
-      p.solver = Component{w.solver, {}, {}, {}};
-    if (w.particles > 0)
-      p.particles = w.particles;
-    const Experiment e = build_experiment(p);
-    int nfe = 0;
-    const int reps = p.particles > 100000 ? std::max(3, repeat / 10) : repeat;
-    const Timing t = time_it(reps, [&] { nfe = sample(be, e, p).nfe; });
-    const double rate = p.particles * e.grid.steps() / (t.median_ms / 1000);
-    std::printf("%-40s %9lld %10.3f %10.3f %6d %14.3g\n", w.label.c_str(),
-                static_cast<long long>(p.particles), t.median_ms, t.min_ms, nfe, rate);
+    Row r;
+    r.label = w.label;
+    int steps = 0;
+    if (w.preset.empty()) {
+      r.particles = w.particles;
+      MlpWorkload mlp(be, w.particles);
+      const int reps = std::max(1, repeat / 10);
+      r.t = time_it(reps, [&] { mlp.run(); });
+      steps = r.nfe = MlpWorkload::kSteps;
+    } else {
+      Preset p = load_checked_preset(w.preset).preset;
+      if (!w.solver.empty())
+        p.solver = Component{w.solver, {}, {}, {}};
+      if (w.particles > 0)
+        p.particles = w.particles;
+      r.particles = p.particles;
+      const Experiment e = build_experiment(p);
+      const int reps = p.particles > 100000 ? std::max(3, repeat / 10) : repeat;
+      r.t = time_it(reps, [&] { r.nfe = sample(be, e, p).nfe; });
+      steps = e.grid.steps();
+    }
+    r.rate = r.particles * steps / (r.t.median_ms / 1000);
+    std::printf("%-44s %9lld %10.3f %10.3f %10.3f %5d %16.3g %8.0f\n", r.label.c_str(),
+                static_cast<long long>(r.particles), r.t.median_ms, r.t.min_ms, r.t.cpu_ms, r.nfe,
+                r.rate, peak_rss_mb());
+    std::fflush(stdout);
+    rows.push_back(r);
   }
 
   // Same job, hand-written: the ratio is what the Backend abstraction costs.
@@ -163,11 +253,58 @@ void run_bench(int repeat, const std::string& backend_name) {
   });
   const Timing ti = time_it(repeat, [&] { sample(be, e, p); });
   const RowMatrixXf ours = sample(be, e, p).samples;
-  std::printf("\nreference loop (hand-written, same job): %.3f ms; ITS Lab %s: %.3f ms; "
+  std::printf("reference loop (hand-written, same job): %.3f ms; ITS Lab %s: %.3f ms; "
               "ratio %.2fx; max |difference| %.2g\n",
               tr.median_ms, be.name().c_str(), ti.median_ms, ti.median_ms / tr.median_ms,
               static_cast<double>((ours - ref).cwiseAbs().maxCoeff()));
   bench_smc_64k(be, repeat);
+  return rows;
+}
+
+void run_bench(int repeat, const std::string& backends, const std::string& device, bool quick) {
+  std::vector<Workload> workloads = {
+      {"eight-gaussians dpmpp_2m 20 (default)", "default", "", 0},
+      {"eight-gaussians heun 20", "default", "heun", 0},
+      {"eight-gaussians euler_ancestral 20", "default", "euler_ancestral", 0},
+      {"eight-gaussians dpmpp_2m 20, 64k", "default", "", 65536},
+      {"eight-gaussians dpmpp_2m 20, 1M", "default", "", 1 << 20},
+      {"checkerboard (K=200) dpmpp_2m 20", "checkerboard-karras-dpmpp2m", "", 0},
+      {"high-dim-64 dpmpp_2m 20", "high-dim-64-dpmpp2m", "", 0},
+      {"MLP 3x256 (random weights), Euler 20", "", "", 4096},
+  };
+  if (quick)
+    workloads = {
+        workloads[0], workloads[3], {"MLP 3x256 (random weights), Euler 20", "", "", 1024}};
+  std::vector<std::string> specs;
+  std::stringstream ss(backends);
+  for (std::string s; std::getline(ss, s, ',');)
+    if (!s.empty()) {
+      if (const std::string why = check_backend_spec(s); !why.empty())
+        throw Error("--backend: " + why);
+      specs.push_back(s);
+    }
+  if (specs.empty())
+    throw Error("--backend: no backend given");
+  std::map<std::string, std::vector<Row>> results;
+  for (const std::string& s : specs) {
+    // one backend alive at a time: no backend's threads compete with the one being timed
+    results[s] = run_backend(s, device, repeat, workloads);
+  }
+  if (specs.size() < 2)
+    return;
+  std::printf("\nthroughput relative to %s (particle-steps/s ratio, > 1 is faster)\n",
+              specs[0].c_str());
+  std::printf("%-44s %9s", "workload", "particles");
+  for (size_t b = 1; b < specs.size(); ++b)
+    std::printf(" %14s", (specs[b] + "/" + specs[0]).c_str());
+  std::printf("\n");
+  for (size_t w = 0; w < workloads.size(); ++w) {
+    std::printf("%-44s %9lld", workloads[w].label.c_str(),
+                static_cast<long long>(results[specs[0]][w].particles));
+    for (size_t b = 1; b < specs.size(); ++b)
+      std::printf(" %13.2fx", results[specs[b]][w].rate / results[specs[0]][w].rate);
+    std::printf("\n");
+  }
 }
 
 } // namespace
@@ -175,12 +312,19 @@ void run_bench(int repeat, const std::string& backend_name) {
 void add_bench(CLI::App& app) {
   auto repeat = std::make_shared<int>(20);
   auto backend = std::make_shared<std::string>("cpu");
+  auto device = std::make_shared<std::string>();
+  auto quick = std::make_shared<bool>(false);
   CLI::App* b = app.add_subcommand("bench", "Time fixed sampling workloads");
   b->add_option("--repeat", *repeat, "timed repetitions per workload (median reported)")
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();
-  b->add_option("--backend", *backend, "backend to time")->capture_default_str();
-  b->callback([repeat, backend] { run_bench(*repeat, *backend); });
+  b->add_option("--backend", *backend,
+                "backends to time, comma-separated (e.g. cpu,vulkan); with two or more, the "
+                "throughput ratios to the first")
+      ->capture_default_str();
+  b->add_option("--device", *device, "Vulkan device (index, type or part of the name)");
+  b->add_flag("--quick", *quick, "three small workloads only (smoke test)");
+  b->callback([=] { run_bench(*repeat, *backend, *device, *quick); });
 }
 
 } // namespace itslab::cli

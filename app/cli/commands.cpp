@@ -25,6 +25,17 @@ void make_parent_dirs(const std::string& path) {
     std::filesystem::create_directories(parent);
 }
 
+// --device picks the Vulkan device: the backend becomes "vulkan:<device>".
+std::string with_device(const std::string& backend, const std::string& device) {
+  if (device.empty())
+    return backend;
+  if (const std::string why = check_backend_spec(backend); !why.empty())
+    throw Error("--backend: " + why);
+  if (backend == "cpu")
+    throw Error("--device: applies to the vulkan backend, but the backend is cpu");
+  return "vulkan:" + device;
+}
+
 void print_warnings(const PresetLoad& l) {
   for (const std::string& w : l.warnings)
     std::cerr << "warning: " << w << "\n";
@@ -57,7 +68,7 @@ void print_particle_summary(const RunResult& r, const nlohmann::json& report) {
 }
 
 struct SampleArgs {
-  std::string preset = "default", init, out, report, trajectory, backend;
+  std::string preset = "default", init, out, report, trajectory, backend, device;
   int64_t particles = 0;
   int repeat = 1;
   std::string seed;
@@ -69,6 +80,7 @@ void run_sample(const SampleArgs& a) {
   Preset& p = l.preset;
   if (!a.backend.empty())
     p.backend = a.backend;
+  p.backend = with_device(p.backend, a.device);
   if (a.particles > 0)
     p.particles = a.particles;
   if (!a.seed.empty()) {
@@ -167,7 +179,11 @@ void add_commands(CLI::App& app) {
                 "write the JSON report (nfe, wall_ms, metrics, backend, preset)");
   s->add_option("--trajectory", sa->trajectory,
                 "write every grid node's particles [M+1, n, d] as .npy");
-  s->add_option("--backend", sa->backend, "override the preset's backend (auto, cpu, vulkan)");
+  s->add_option("--backend", sa->backend,
+                "override the preset's backend (auto, cpu, vulkan, vulkan:<device>)");
+  s->add_option("--device", sa->device,
+                "Vulkan device: index from `info`, type (discrete, integrated, cpu) or part of "
+                "its name");
   s->add_option("--particles", sa->particles, "override particles.count")
       ->check(CLI::Range(1, 1 << 24));
   s->add_option("--seed", sa->seed, "override the preset's seed");
@@ -197,16 +213,17 @@ void add_commands(CLI::App& app) {
     }
   });
 
-  app.add_subcommand("info", "Backends and devices")->callback([] {
-    for (const std::string& name : {std::string("cpu"), std::string("vulkan")}) {
-      const BackendChoice c = make_backend(name);
-      if (!c.notice.empty())
-        std::printf("%-8s unavailable: %s\n", name.c_str(), c.notice.c_str());
-      else
-        std::printf("%-8s %s\n", name.c_str(), c.backend->device().c_str());
+  auto idev = std::make_shared<std::string>();
+  CLI::App* info = app.add_subcommand("info", "Backends and devices");
+  info->add_option("--device", *idev, "also show what this Vulkan device selection gives");
+  info->callback([idev] {
+    for (const std::string& line : backend_report())
+      std::printf("%s\n", line.c_str());
+    if (!idev->empty()) {
+      const BackendChoice c = make_backend("vulkan", *idev);
+      std::printf("--device %s -> %s (%s)%s\n", idev->c_str(), c.backend->name().c_str(),
+                  c.backend->device().c_str(), c.notice.empty() ? "" : ("; " + c.notice).c_str());
     }
-    const BackendChoice a = make_backend("auto");
-    std::printf("auto  -> %s\n", a.backend->name().c_str());
   });
 
   auto ex = std::make_shared<std::pair<std::string, std::string>>();

@@ -27,6 +27,10 @@ struct NoiseKey {
 
 enum class RowOp { sum, sum_squares, max };
 
+// Activation of gemm_bias_act: SiLU x·sigmoid(x); GELU in its exact erf form (PyTorch's
+// nn.GELU default) x·Φ(x); ReLU max(x, 0).
+enum class Activation { none, silu, gelu, relu };
+
 // Rewards simple enough to be one kernel; `reward/` builds these from a preset's reward.
 //   linear:   r = a·x + offset
 //   distance: r = −‖x − c‖²                      (c in `a`)
@@ -63,6 +67,14 @@ public:
                            double sigma, int cls) = 0;
   // out [n, 1] = r(x_i) for each row.
   virtual void reward(Tensor& out, const Tensor& x, const RewardKernelParams& r) = 0;
+  // y [n, out] = act(x [n, in] · Wᵀ + b) with W [out, in] (PyTorch nn.Linear layout) and
+  // b [1, out]; y must not alias x.
+  virtual void gemm_bias_act(Tensor& y, const Tensor& x, const Tensor& W, const Tensor& b,
+                             Activation act) = 0;
+  // Sinusoidal embedding of t [n, 1] into y [n, dim] (dim even, half = dim/2):
+  // y[i, k] = sin(scale·t_i·f_k), y[i, half + k] = cos(scale·t_i·f_k),
+  // f_k = exp(−ln(10000)·k/half), k < half.
+  virtual void time_embedding(Tensor& y, const Tensor& t, double scale) = 0;
   // Blocks until all recorded work is done (no-op on synchronous backends).
   virtual void sync() {}
 };
@@ -72,8 +84,18 @@ struct BackendChoice {
   std::string notice; // why the requested backend was not used, if it was not
 };
 
-// "auto" | "cpu" (| "vulkan" once it exists); unknown names are an Error.
-BackendChoice make_backend(const std::string& name);
+// spec: "auto" | "cpu" | "vulkan" | "vulkan:<device>", where <device> is an index from
+// `itslab-cli info`, a type (discrete, integrated, virtual, cpu) or part of the device name;
+// `device` (the CLI's --device) overrides the part after the colon. "auto" takes the best Vulkan
+// device (discrete > integrated > virtual > cpu, i.e. lavapipe) and else the CPU backend;
+// ITSLAB_BACKEND in the environment replaces "auto". When Vulkan cannot be used the CPU
+// backend is returned with a one-line notice saying why. Malformed specs are an Error.
+BackendChoice make_backend(const std::string& spec, const std::string& device = "");
 std::vector<std::string> backend_names();
+// "" when spec is valid for make_backend, else what is wrong with it.
+std::string check_backend_spec(const std::string& spec);
+// Human-readable lines for `itslab-cli info`: the loader, each Vulkan device (usable or why
+// not), and what "auto" picks.
+std::vector<std::string> backend_report();
 
 } // namespace itslab

@@ -401,9 +401,8 @@ PresetLoad parse_preset(const std::string& text, const std::string& origin) {
     p.reward = v.component(root, "reward", reward_specs());
   if (root.contains("backend")) {
     if (auto b = v.text(root["backend"], "backend")) {
-      const auto names = backend_names();
-      if (std::find(names.begin(), names.end(), *b) == names.end())
-        v.error("backend", "unknown backend '" + *b + "' (expected auto, cpu or vulkan)");
+      if (const std::string why = check_backend_spec(*b); !why.empty())
+        v.error("backend", why);
       else
         p.backend = *b;
     }

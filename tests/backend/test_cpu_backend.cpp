@@ -72,10 +72,62 @@ private slots:
     QCOMPARE(get(be, out), (std::vector<float>{3, 4}));
   }
 
+  // y = act(x·Wᵀ + b) on a hand-computed 2×3 · (3→2) case, every activation.
+  void gemmBiasAct() {
+    CpuBackend be;
+    Tensor x = make(be, 2, 3, {1, 2, 3, -1, 0, 1});
+    Tensor W = make(be, 2, 3, {1, 0, -1, 0.5f, 0.5f, 0.5f}); // [out, in]
+    Tensor b = make(be, 1, 2, {0.5f, -4});
+    Tensor y = be.alloc(2, 2);
+    be.gemm_bias_act(y, x, W, b, Activation::none);
+    // row 0: (1 − 3) + 0.5 = −1.5, (0.5 + 1 + 1.5) − 4 = −1; row 1: −2 + 0.5, 0 − 4
+    QCOMPARE(get(be, y), (std::vector<float>{-1.5f, -1, -1.5f, -4}));
+    be.gemm_bias_act(y, x, W, b, Activation::relu);
+    QCOMPARE(get(be, y), (std::vector<float>{0, 0, 0, 0}));
+    be.gemm_bias_act(y, x, W, b, Activation::silu);
+    const auto silu = get(be, y);
+    QVERIFY(std::abs(silu[0] - (-1.5 / (1 + std::exp(1.5)))) < 1e-6);
+    be.gemm_bias_act(y, x, W, b, Activation::gelu);
+    const auto gelu = get(be, y);
+    QVERIFY(std::abs(gelu[3] - (-4 * 0.5 * std::erfc(4 / std::sqrt(2.0)))) < 1e-6);
+    Tensor bad = be.alloc(2, 3);
+    QVERIFY_THROWS_EXCEPTION(Error, be.gemm_bias_act(bad, x, W, b, Activation::none));
+    Tensor w2 = be.alloc(2, 2);
+    QVERIFY_THROWS_EXCEPTION(Error, be.gemm_bias_act(y, x, w2, b, Activation::none));
+  }
+
+  // y[i] = [sin(s t_i f_k) | cos(s t_i f_k)], f_k = 10000^(−k/half).
+  void timeEmbedding() {
+    CpuBackend be;
+    Tensor t = make(be, 2, 1, {0, 0.5f});
+    Tensor y = be.alloc(2, 6);
+    be.time_embedding(y, t, 2.0);
+    const auto v = get(be, y);
+    for (int k = 0; k < 3; ++k) {
+      const double f = std::pow(10000.0, -k / 3.0);
+      QCOMPARE(v[k], 0.0f);
+      QCOMPARE(v[3 + k], 1.0f);
+      QVERIFY(std::abs(v[6 + k] - std::sin(2 * 0.5 * f)) < 1e-7);
+      QVERIFY(std::abs(v[9 + k] - std::cos(2 * 0.5 * f)) < 1e-7);
+    }
+    Tensor odd = be.alloc(2, 5);
+    QVERIFY_THROWS_EXCEPTION(Error, be.time_embedding(odd, t, 1.0));
+  }
+
+  // "cpu" is the CPU backend; "vulkan" and "auto" give Vulkan when a device exists and else
+  // the CPU backend with a notice; malformed names are errors.
   void backendChoice() {
-    QCOMPARE(QString::fromStdString(make_backend("auto").backend->name()), QString("cpu"));
-    QVERIFY(!make_backend("vulkan").notice.empty()); // not built yet: falls back and says so
+    QCOMPARE(QString::fromStdString(make_backend("cpu").backend->name()), QString("cpu"));
+    QVERIFY(make_backend("cpu").notice.empty());
+    for (const char* spec : {"auto", "vulkan", "vulkan:0"}) {
+      const BackendChoice c = make_backend(spec);
+      QVERIFY(c.backend->name() == "vulkan" || !c.notice.empty());
+    }
+    QVERIFY(!make_backend("vulkan:no-such-device").notice.empty());
     QVERIFY_THROWS_EXCEPTION(Error, make_backend("tpu"));
+    QVERIFY_THROWS_EXCEPTION(Error, make_backend("vulkan:"));
+    QVERIFY(check_backend_spec("vulkan:1").empty());
+    QVERIFY(!check_backend_spec("gpu").empty());
   }
 };
 

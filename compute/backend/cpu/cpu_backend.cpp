@@ -235,6 +235,8 @@ void CpuBackend::gather_rows(Tensor& y, const Tensor& x, const std::vector<int64
 void CpuBackend::row_reduce(Tensor& out, const Tensor& x, RowOp op) {
   if (out.rows() != x.rows() || out.cols() != 1)
     throw Error("row_reduce: output must be [n, 1]");
+  if (x.cols() < 1)
+    throw Error("row_reduce: x has no columns");
   const int64_t n = x.rows(), d = x.cols();
   RowMap X(data(x), n, d);
   Eigen::Map<Eigen::VectorXf> o(data(out), n);
@@ -318,6 +320,77 @@ void CpuBackend::reward(Tensor& out, const Tensor& x, const RewardKernelParams& 
     }
     }
     o[i] = static_cast<float>(v);
+  }
+}
+
+void CpuBackend::gemm_bias_act(Tensor& y, const Tensor& x, const Tensor& W, const Tensor& b,
+                               Activation act) {
+  const int64_t n = x.rows(), in = x.cols(), out = W.rows();
+  if (W.cols() != in)
+    throw Error("gemm_bias_act: W is [" + std::to_string(W.rows()) + ", " +
+                std::to_string(W.cols()) + "], x has " + std::to_string(in) + " columns");
+  if (b.rows() != 1 || b.cols() != out)
+    throw Error("gemm_bias_act: b must be [1, " + std::to_string(out) + "]");
+  if (y.rows() != n || y.cols() != out)
+    throw Error("gemm_bias_act: y must be [" + std::to_string(n) + ", " + std::to_string(out) +
+                "]");
+  if (y.buffer() == x.buffer() || y.buffer() == W.buffer() || y.buffer() == b.buffer())
+    throw Error("gemm_bias_act: y aliases an input");
+  if (n == 0 || out == 0)
+    return;
+  if (in == 0)
+    throw Error("gemm_bias_act: x has no columns");
+  RowMap X(data(x), n, in), Wm(data(W), out, in), Y(data(y), n, out);
+  Eigen::Map<Eigen::RowVectorXf> B(data(b), out);
+  Y.noalias() = X * Wm.transpose();
+  float* o = data(y);
+  const int64_t total = n * out;
+#pragma omp parallel for schedule(static) if (total > 16384)
+  for (int64_t r = 0; r < n; ++r) {
+    float* row = o + r * out;
+    for (int64_t j = 0; j < out; ++j) {
+      const float v = row[j] + B[j];
+      switch (act) {
+      case Activation::none:
+        row[j] = v;
+        break;
+      case Activation::silu:
+        row[j] = v / (1.0f + std::exp(-v));
+        break;
+      case Activation::gelu:
+        row[j] = 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f));
+        break;
+      case Activation::relu:
+        row[j] = std::max(v, 0.0f);
+        break;
+      }
+    }
+  }
+}
+
+void CpuBackend::time_embedding(Tensor& y, const Tensor& t, double scale) {
+  const int64_t n = t.rows(), dim = y.cols();
+  if (t.cols() != 1)
+    throw Error("time_embedding: t must be [n, 1]");
+  if (y.rows() != n)
+    throw Error("time_embedding: y has " + std::to_string(y.rows()) + " rows, t " +
+                std::to_string(n));
+  if (dim < 2 || dim % 2)
+    throw Error("time_embedding: dim must be even and ≥ 2, got " + std::to_string(dim));
+  const int64_t half = dim / 2;
+  std::vector<double> f(static_cast<size_t>(half));
+  for (int64_t k = 0; k < half; ++k)
+    f[k] = std::exp(-std::log(10000.0) * static_cast<double>(k) / static_cast<double>(half));
+  const float* tv = data(t);
+  float* o = data(y);
+#pragma omp parallel for schedule(static) if (n * half > 16384)
+  for (int64_t i = 0; i < n; ++i) {
+    const double st = scale * static_cast<double>(tv[i]);
+    for (int64_t k = 0; k < half; ++k) {
+      const double a = st * f[k];
+      o[i * dim + k] = static_cast<float>(std::sin(a));
+      o[i * dim + half + k] = static_cast<float>(std::cos(a));
+    }
   }
 }
 

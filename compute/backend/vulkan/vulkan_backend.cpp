@@ -1,0 +1,684 @@
+#include "backend/vulkan/vulkan_backend.hpp"
+
+#include "backend/vulkan/vk_context.hpp"
+#include "core/error.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace itslab {
+
+using vk::Bind;
+using vk::BufferPtr;
+using vk::Shader;
+
+namespace {
+
+// The CPU backend is compiled with FMA contraction wherever the target has FMA (GCC's default),
+// so its `acc += a·x` loops round once per term; the kernels then do the same.
+#ifdef __FMA__
+constexpr uint32_t kCpuFuses = 1;
+#else
+constexpr uint32_t kCpuFuses = 0;
+#endif
+
+struct VkTensorBuffer final : DeviceBuffer {
+  explicit VkTensorBuffer(BufferPtr b) : buf(std::move(b)) {}
+  BufferPtr buf;
+};
+
+void check_same_shape(const Tensor& a, const Tensor& b, const char* op) {
+  if (a.rows() != b.rows() || a.cols() != b.cols())
+    throw Error(std::string(op) + ": shape mismatch [" + std::to_string(a.rows()) + ", " +
+                std::to_string(a.cols()) + "] vs [" + std::to_string(b.rows()) + ", " +
+                std::to_string(b.cols()) + "]");
+}
+
+std::string version_string(uint32_t v) {
+  return std::to_string(VK_API_VERSION_MAJOR(v)) + "." + std::to_string(VK_API_VERSION_MINOR(v)) +
+         "." + std::to_string(VK_API_VERSION_PATCH(v));
+}
+
+// Writes doubles into a parameter table as double or float (the kernels' `real`).
+struct RealTable {
+  bool f64;
+  std::vector<double> v;
+  uint32_t push(double x) {
+    v.push_back(x);
+    return static_cast<uint32_t>(v.size() - 1);
+  }
+  uint32_t push(const std::vector<double>& xs) {
+    const auto at = static_cast<uint32_t>(v.size());
+    v.insert(v.end(), xs.begin(), xs.end());
+    return at;
+  }
+  uint64_t bytes() const { return v.size() * (f64 ? 8 : 4); }
+  void write(void* dst) const {
+    if (f64) {
+      std::memcpy(dst, v.data(), v.size() * 8);
+    } else {
+      auto* f = static_cast<float*>(dst);
+      for (size_t i = 0; i < v.size(); ++i)
+        f[i] = static_cast<float>(v[i]);
+    }
+  }
+};
+
+} // namespace
+
+struct VulkanBackend::Impl {
+  std::shared_ptr<vk::Device> dev;
+  std::unique_ptr<vk::Recorder> rec;
+  uint64_t max_bind = 0;
+  bool f64 = false;
+  bool force_staging = false;
+
+  Shader variant(Shader f32, Shader f64s) const { return f64 ? f64s : f32; }
+
+  // Rows per dispatch so that rows·bytes_per_row fits one binding: all rows, or a multiple of
+  // 64 (row offsets then stay multiples of 256 bytes, every device's offset alignment).
+  int64_t chunk_rows(int64_t n, uint64_t bytes_per_row) const {
+    bytes_per_row = std::max<uint64_t>(bytes_per_row, 4);
+    const uint64_t r = max_bind / bytes_per_row;
+    if (r >= static_cast<uint64_t>(n))
+      return std::max<int64_t>(n, 1);
+    const uint64_t r64 = r / 64 * 64;
+    if (r64 == 0)
+      throw Error("vulkan: a row of " + std::to_string(bytes_per_row) +
+                  " bytes is too large for one shader binding on " + dev->info.name);
+    return static_cast<int64_t>(r64);
+  }
+  template <class F> void for_chunks(int64_t n, uint64_t bytes_per_row, F&& f) const {
+    const int64_t c = chunk_rows(n, bytes_per_row);
+    for (int64_t r0 = 0; r0 < n; r0 += c)
+      f(r0, std::min(c, n - r0));
+  }
+  void whole(const Tensor& t, const char* op) const {
+    if (static_cast<uint64_t>(t.size()) * 4 > max_bind)
+      throw Error(std::string(op) + ": an input of " + std::to_string(t.size() * 4) +
+                  " bytes exceeds the largest shader binding of " + dev->info.name + " (" +
+                  std::to_string(max_bind) + " bytes)");
+  }
+  vk::Param table(const RealTable& t) {
+    vk::Param p = rec->param(t.bytes());
+    t.write(p.ptr);
+    return p;
+  }
+};
+
+// ---------------------------------------------------------------- probe
+
+VulkanProbe probe_vulkan() {
+  VulkanProbe p;
+  auto inst = vk::Instance::get(p.error);
+  if (!inst)
+    return p;
+  p.validation = inst->validation;
+  for (const vk::DeviceInfo& d : inst->devices) {
+    VulkanDeviceSummary s;
+    s.index = static_cast<int>(d.index);
+    s.name = d.name;
+    s.type = d.type;
+    s.api = version_string(d.api_version);
+    s.driver = d.driver;
+    s.heap_bytes = d.heap_bytes;
+    s.usable = d.usable;
+    s.reason = d.reason;
+    p.available = p.available || d.usable;
+    p.devices.push_back(s);
+  }
+  if (!p.available)
+    p.error = "no usable Vulkan device";
+  return p;
+}
+
+// ---------------------------------------------------------------- backend
+
+VulkanBackend::VulkanBackend(const std::string& device) : impl_(std::make_shared<Impl>()) {
+  std::string error;
+  impl_->dev = vk::Device::open(device, error);
+  if (!impl_->dev)
+    throw Error(error);
+  impl_->rec = std::make_unique<vk::Recorder>(impl_->dev);
+  impl_->max_bind = impl_->dev->props.limits.maxStorageBufferRange;
+  impl_->f64 = impl_->dev->f64;
+}
+
+VulkanBackend::~VulkanBackend() {
+  try {
+    if (impl_ && impl_->rec && !impl_->dev->lost)
+      impl_->rec->sync();
+  } catch (...) { // destructors never throw; a lost device has been reported already
+  }
+}
+
+std::string VulkanBackend::device() const {
+  const vk::Device& d = *impl_->dev;
+  return d.info.name + ", " + d.info.type + " device, Vulkan " +
+         version_string(d.info.api_version) + ", " + (impl_->f64 ? "double" : "float") + " kernels";
+}
+
+bool VulkanBackend::double_precision() const {
+  return impl_->f64;
+}
+bool VulkanBackend::set_double_precision(bool on) {
+  impl_->rec->sync();
+  if (on && !impl_->dev->f64)
+    return false;
+  impl_->f64 = on;
+  return true;
+}
+bool VulkanBackend::validation_active() const {
+  return impl_->dev->instance->validation;
+}
+int VulkanBackend::provoke_sync_hazard_for_testing() {
+  Impl& I = *impl_;
+  I.rec->sync();
+  const int before = validation_errors();
+  Tensor y = alloc(64, 4);
+  I.rec->hazard_tracking = false;
+  try {
+    lincomb(y, {{&y, 2.0}});
+    lincomb(y, {{&y, 3.0}});
+  } catch (...) {
+    I.rec->hazard_tracking = true;
+    throw;
+  }
+  I.rec->hazard_tracking = true;
+  I.rec->sync();
+  const int provoked = validation_errors() - before;
+  vk::forget_validation_errors(provoked);
+  return provoked;
+}
+void VulkanBackend::set_profiling(bool on) {
+  impl_->rec->sync();
+  impl_->rec->profiling = on && impl_->dev->timestamp_bits > 0;
+}
+std::map<std::string, VulkanBackend::KernelTime> VulkanBackend::kernel_times() const {
+  impl_->rec->sync();
+  std::map<std::string, KernelTime> out;
+  for (const auto& [k, v] : impl_->rec->kernel_times)
+    out[k] = {v.calls, v.ms};
+  return out;
+}
+int64_t VulkanBackend::submissions() const {
+  return impl_->rec->submissions;
+}
+void VulkanBackend::set_force_staging(bool on) {
+  impl_->force_staging = on;
+}
+void VulkanBackend::set_max_binding_bytes(uint64_t bytes) {
+  impl_->max_bind = std::min<uint64_t>(std::max<uint64_t>(bytes, 256),
+                                       impl_->dev->props.limits.maxStorageBufferRange);
+}
+int VulkanBackend::validation_errors() {
+  return vk::validation_counts().errors;
+}
+int VulkanBackend::validation_warnings() {
+  return vk::validation_counts().warnings;
+}
+std::string VulkanBackend::last_validation_message() {
+  return vk::validation_counts().last;
+}
+
+namespace {
+const BufferPtr& buffer_of(const VulkanBackend* be, const Tensor& t) {
+  if (t.backend() != be || !t.buffer())
+    throw Error("tensor does not live on this Vulkan backend");
+  return static_cast<VkTensorBuffer*>(t.buffer())->buf;
+}
+} // namespace
+
+Tensor VulkanBackend::alloc(int64_t rows, int64_t cols) {
+  if (rows < 0 || cols < 0)
+    throw Error("alloc: negative shape");
+  const uint64_t bytes = static_cast<uint64_t>(rows) * static_cast<uint64_t>(cols) * 4;
+  auto b = std::make_shared<vk::Buffer>(impl_->dev, bytes, false, !impl_->force_staging);
+  // zero, as the CPU backend's arrays are
+  if (b->mapped && b->coherent && impl_->rec->idle()) {
+    std::memset(b->mapped, 0, b->size);
+  } else {
+    impl_->rec->begin_op();
+    impl_->rec->zero(b);
+  }
+  return Tensor(this, std::make_shared<VkTensorBuffer>(std::move(b)), rows, cols);
+}
+
+void VulkanBackend::upload(Tensor& t, const float* host) {
+  const BufferPtr& b = buffer_of(this, t);
+  const uint64_t bytes = static_cast<uint64_t>(t.size()) * 4;
+  if (bytes == 0)
+    return;
+  vk::Recorder& rec = *impl_->rec;
+  if (b->mapped && rec.idle()) {
+    std::memcpy(b->mapped, host, bytes);
+    if (!b->coherent) {
+      VkMappedMemoryRange r{VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE, nullptr, b->memory, 0,
+                            VK_WHOLE_SIZE};
+      vk::check(vk::api().vkFlushMappedMemoryRanges(b->device->dev, 1, &r),
+                "vkFlushMappedMemoryRanges");
+    }
+    return;
+  }
+  // in stream order with the recorded work: staged through parameter memory
+  rec.begin_op();
+  const vk::Param p = rec.param(bytes);
+  std::memcpy(p.ptr, host, bytes);
+  rec.copy(p.buf, p.offset, b, 0, bytes);
+}
+
+void VulkanBackend::download(const Tensor& t, float* host) {
+  const BufferPtr& b = buffer_of(this, t);
+  const uint64_t bytes = static_cast<uint64_t>(t.size()) * 4;
+  if (bytes == 0)
+    return;
+  vk::Recorder& rec = *impl_->rec;
+  if (b->mapped) {
+    rec.sync();
+    if (!b->coherent) {
+      VkMappedMemoryRange r{VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE, nullptr, b->memory, 0,
+                            VK_WHOLE_SIZE};
+      vk::check(vk::api().vkInvalidateMappedMemoryRanges(b->device->dev, 1, &r),
+                "vkInvalidateMappedMemoryRanges");
+    }
+    std::memcpy(host, b->mapped, bytes);
+    return;
+  }
+  rec.begin_op();
+  const vk::Param p = rec.param(bytes);
+  rec.copy(b, 0, p.buf, p.offset, bytes);
+  rec.sync();
+  std::memcpy(host, p.ptr, bytes);
+}
+
+void VulkanBackend::sync() {
+  impl_->rec->sync();
+}
+
+// ---------------------------------------------------------------- lincomb
+
+namespace {
+struct LincombPush {
+  uint32_t n, d;
+  float a[8];
+};
+static_assert(sizeof(LincombPush) == 40);
+} // namespace
+
+void VulkanBackend::lincomb(Tensor& y, std::initializer_list<LinTerm> terms) {
+  const int64_t n = y.rows(), d = y.cols();
+  for (const LinTerm& t : terms) {
+    check_same_shape(y, *t.x, "lincomb");
+    if (t.row_scale && (t.row_scale->rows() != n || t.row_scale->cols() != 1))
+      throw Error("lincomb: row scale must be [n, 1]");
+    buffer_of(this, *t.x);
+    if (t.row_scale)
+      buffer_of(this, *t.row_scale);
+  }
+  const BufferPtr& yb = buffer_of(this, y);
+  if (y.size() == 0)
+    return;
+  std::vector<LinTerm> all(terms);
+  Impl& I = *impl_;
+  I.rec->begin_op();
+  if (all.empty()) { // y = 0
+    I.rec->zero(yb);
+    return;
+  }
+  // One kernel takes 8 terms with at most 4 row scales; longer sums go through a temporary.
+  const auto fits = [](const std::vector<LinTerm>& ts) {
+    int scaled = 0;
+    for (const LinTerm& t : ts)
+      scaled += t.row_scale != nullptr;
+    return ts.size() <= 8 && scaled <= 4;
+  };
+  const auto run = [&](const Tensor& out, const std::vector<LinTerm>& ts) {
+    const BufferPtr& ob = buffer_of(this, out);
+    const bool vec4 = (n * d) % 4 == 0;
+    I.for_chunks(n, static_cast<uint64_t>(d) * 4, [&](int64_t r0, int64_t rc) {
+      const uint64_t off = static_cast<uint64_t>(r0 * d) * 4,
+                     range = static_cast<uint64_t>(rc * d) * 4;
+      std::vector<Bind> binds{{ob, off, range, true}};
+      LincombPush pc{};
+      pc.n = static_cast<uint32_t>(vec4 ? rc * d / 4 : rc * d);
+      pc.d = static_cast<uint32_t>(d);
+      uint32_t slots = 0xFFFFFFFFu;
+      std::vector<Bind> scales;
+      for (size_t i = 0; i < 8; ++i) {
+        const LinTerm& t = ts[std::min(i, ts.size() - 1)];
+        binds.push_back({buffer_of(this, *t.x), off, range, false});
+        if (i < ts.size()) {
+          pc.a[i] = static_cast<float>(t.a);
+          if (t.row_scale) {
+            const uint32_t slot = static_cast<uint32_t>(scales.size());
+            slots &= ~(15u << (4 * i));
+            slots |= slot << (4 * i);
+            scales.push_back({buffer_of(this, *t.row_scale), static_cast<uint64_t>(r0) * 4,
+                              static_cast<uint64_t>(rc) * 4, false});
+          }
+        }
+      }
+      while (scales.size() < 4)
+        scales.push_back(scales.empty() ? binds[1] : scales.front());
+      binds.insert(binds.end(), scales.begin(), scales.end());
+      const Shader sh = vec4 ? I.variant(Shader::lincomb_vec4, Shader::lincomb_vec4_f64)
+                             : I.variant(Shader::lincomb, Shader::lincomb_f64);
+      I.rec->dispatch(sh, {static_cast<uint32_t>(ts.size()), slots, kCpuFuses}, binds, &pc,
+                      sizeof pc, pc.n);
+    });
+  };
+  if (fits(all)) {
+    run(y, all);
+    return;
+  }
+  Tensor acc = alloc(n, d);
+  std::vector<LinTerm> part;
+  size_t i = 0;
+  int scaled = 0;
+  bool first = true;
+  while (i < all.size()) {
+    part.clear();
+    scaled = 0;
+    if (!first)
+      part.push_back({&acc, 1.0, nullptr});
+    while (i < all.size() && part.size() < 8 && scaled + (all[i].row_scale != nullptr) <= 4) {
+      scaled += all[i].row_scale != nullptr;
+      part.push_back(all[i++]);
+    }
+    run(acc, part);
+    first = false;
+  }
+  run(y, {{&acc, 1.0, nullptr}});
+}
+
+// ---------------------------------------------------------------- Philox
+
+namespace {
+struct PhiloxPush {
+  uint32_t n, d, seed_lo, seed_hi, stream, step, first_particle;
+};
+} // namespace
+
+static void philox_fill(VulkanBackend* be, VulkanBackend::Impl& I, Tensor& y, const NoiseKey& key,
+                        uint32_t mode) {
+  const BufferPtr& yb = buffer_of(be, y);
+  const int64_t n = y.rows(), d = y.cols();
+  if (y.size() == 0)
+    return;
+  I.rec->begin_op();
+  const uint32_t nb = static_cast<uint32_t>((d + 3) / 4);
+  I.for_chunks(n, static_cast<uint64_t>(d) * 4, [&](int64_t r0, int64_t rc) {
+    PhiloxPush pc{static_cast<uint32_t>(rc),
+                  static_cast<uint32_t>(d),
+                  static_cast<uint32_t>(key.seed),
+                  static_cast<uint32_t>(key.seed >> 32),
+                  key.stream,
+                  key.step,
+                  key.first_particle + static_cast<uint32_t>(r0)};
+    I.rec->dispatch(
+        I.variant(Shader::philox_f32, Shader::philox_f64), {mode},
+        {{yb, static_cast<uint64_t>(r0 * d) * 4, static_cast<uint64_t>(rc * d) * 4, true}}, &pc,
+        sizeof pc, static_cast<uint64_t>(rc) * nb);
+  });
+}
+
+void VulkanBackend::fill_normal(Tensor& y, const NoiseKey& key) {
+  philox_fill(this, *impl_, y, key, 0);
+}
+void VulkanBackend::fill_uniform(Tensor& y, const NoiseKey& key) {
+  philox_fill(this, *impl_, y, key, 1);
+}
+void VulkanBackend::fill_bits(Tensor& y, const NoiseKey& key) {
+  philox_fill(this, *impl_, y, key, 2);
+}
+
+// ---------------------------------------------------------------- gather, reductions
+
+void VulkanBackend::gather_rows(Tensor& y, const Tensor& x, const std::vector<int64_t>& index) {
+  if (y.cols() != x.cols() || y.rows() != static_cast<int64_t>(index.size()))
+    throw Error("gather_rows: shape mismatch");
+  const BufferPtr& yb = buffer_of(this, y);
+  const BufferPtr& xb = buffer_of(this, x);
+  if (yb == xb)
+    throw Error("gather_rows: output aliases input");
+  for (int64_t i : index)
+    if (i < 0 || i >= x.rows())
+      throw Error("gather_rows: index " + std::to_string(i) + " out of range");
+  const int64_t n = y.rows(), d = y.cols();
+  if (y.size() == 0)
+    return;
+  Impl& I = *impl_;
+  I.rec->begin_op();
+  const vk::Param idx = I.rec->param(static_cast<uint64_t>(n) * 4);
+  auto* u = static_cast<uint32_t*>(idx.ptr);
+  for (int64_t i = 0; i < n; ++i)
+    u[i] = static_cast<uint32_t>(index[i]);
+  // one pass per binding-sized block of source rows (a single pass unless x is huge)
+  const int64_t nx = x.rows();
+  I.for_chunks(nx, static_cast<uint64_t>(d) * 4, [&](int64_t s0, int64_t sc) {
+    I.for_chunks(n, static_cast<uint64_t>(d) * 4, [&](int64_t r0, int64_t rc) {
+      const uint32_t pc[4] = {static_cast<uint32_t>(rc), static_cast<uint32_t>(d),
+                              static_cast<uint32_t>(s0), static_cast<uint32_t>(sc)};
+      I.rec->dispatch(
+          Shader::gather_rows, {},
+          {{yb, static_cast<uint64_t>(r0 * d) * 4, static_cast<uint64_t>(rc * d) * 4, true},
+           {xb, static_cast<uint64_t>(s0 * d) * 4, static_cast<uint64_t>(sc * d) * 4, false},
+           {idx.buf, idx.offset + static_cast<uint64_t>(r0) * 4, static_cast<uint64_t>(rc) * 4,
+            false}},
+          pc, sizeof pc, static_cast<uint64_t>(rc * d));
+    });
+  });
+}
+
+void VulkanBackend::row_reduce(Tensor& out, const Tensor& x, RowOp op) {
+  if (out.rows() != x.rows() || out.cols() != 1)
+    throw Error("row_reduce: output must be [n, 1]");
+  if (x.cols() < 1)
+    throw Error("row_reduce: x has no columns");
+  const BufferPtr& ob = buffer_of(this, out);
+  const BufferPtr& xb = buffer_of(this, x);
+  const int64_t n = x.rows(), d = x.cols();
+  if (n == 0)
+    return;
+  Impl& I = *impl_;
+  I.rec->begin_op();
+  I.for_chunks(n, static_cast<uint64_t>(d) * 4, [&](int64_t r0, int64_t rc) {
+    const uint32_t pc[2] = {static_cast<uint32_t>(rc), static_cast<uint32_t>(d)};
+    I.rec->dispatch(
+        I.variant(Shader::row_reduce, Shader::row_reduce_f64),
+        {static_cast<uint32_t>(op), kCpuFuses},
+        {{ob, static_cast<uint64_t>(r0) * 4, static_cast<uint64_t>(rc) * 4, true},
+         {xb, static_cast<uint64_t>(r0 * d) * 4, static_cast<uint64_t>(rc * d) * 4, false}},
+        pc, sizeof pc, static_cast<uint64_t>(rc), 64);
+  });
+}
+
+// ---------------------------------------------------------------- GMM denoiser
+
+void VulkanBackend::gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelParams& g, double alpha,
+                                double sigma, int cls) {
+  check_same_shape(x0, x, "gmm_denoise");
+  if (x.cols() != g.d)
+    throw Error("gmm_denoise: particles have " + std::to_string(x.cols()) +
+                " dimensions, the mixture " + std::to_string(g.d));
+  const BufferPtr& ob = buffer_of(this, x0);
+  const BufferPtr& xb = buffer_of(this, x);
+  const int64_t n = x.rows(), d = x.cols();
+  // per-call tables in double, exactly as the CPU backend's GmmStepTables
+  const size_t kd = static_cast<size_t>(g.K) * g.d;
+  std::vector<double> c(g.K, 0.0), inv(kd, 0.0), gain(kd, 0.0);
+  std::vector<uint32_t> active;
+  for (int k = 0; k < g.K; ++k) {
+    if ((cls >= 0 && g.label[k] != cls) || !std::isfinite(g.log_w[k]))
+      continue;
+    active.push_back(static_cast<uint32_t>(k));
+    double ck = g.log_w[k];
+    for (int i = 0; i < g.d; ++i) {
+      const size_t j = static_cast<size_t>(k) * g.d + i;
+      const double lt = alpha * alpha * g.lambda[j] + sigma * sigma;
+      ck -= 0.5 * std::log(lt);
+      inv[j] = 1.0 / lt;
+      gain[j] = alpha * g.lambda[j] / lt;
+    }
+    c[k] = ck;
+  }
+  if (active.empty())
+    throw Error("gmm_denoise: class " + std::to_string(cls) + " has no components");
+  if (n == 0)
+    return;
+  Impl& I = *impl_;
+  RealTable tab{I.f64, {}};
+  struct {
+    uint32_t n, n_active, off_c, off_inv, off_gain, off_mu, off_q, off_alpha;
+  } pc{};
+  pc.off_alpha = tab.push(alpha);
+  pc.off_c = tab.push(c);
+  pc.off_inv = tab.push(inv);
+  pc.off_gain = tab.push(gain);
+  pc.off_mu = tab.push(g.mu);
+  pc.off_q = g.full() ? tab.push(g.Q) : 0;
+  pc.n_active = static_cast<uint32_t>(active.size());
+  I.rec->begin_op();
+  const vk::Param tp = I.table(tab);
+  const vk::Param ap = I.rec->param(active.size() * 4);
+  std::memcpy(ap.ptr, active.data(), active.size() * 4);
+  // On CPU-type devices (lavapipe) a table load is a gather across SIMD lanes: several
+  // particles per invocation share each one (measured: 16 per invocation runs the 2-D
+  // mixture 3-5x faster than 1). GPUs keep one particle per invocation.
+  const uint32_t per = I.dev->info.rank != 3 ? 1 : d <= 4 ? 16 : d <= 16 ? 8 : 4;
+  const std::vector<uint32_t> spec{static_cast<uint32_t>(d), g.full() ? 1u : 0u, per};
+  I.for_chunks(n, static_cast<uint64_t>(d) * 4, [&](int64_t r0, int64_t rc) {
+    pc.n = static_cast<uint32_t>(rc);
+    const uint64_t off = static_cast<uint64_t>(r0 * d) * 4,
+                   range = static_cast<uint64_t>(rc * d) * 4;
+    I.rec->dispatch(I.variant(Shader::gmm_denoise_f32, Shader::gmm_denoise_f64), spec,
+                    {{ob, off, range, true},
+                     {xb, off, range, false},
+                     {tp.buf, tp.offset, tab.bytes(), false},
+                     {ap.buf, ap.offset, active.size() * 4, false}},
+                    &pc, sizeof pc, static_cast<uint64_t>((rc + per - 1) / per), 64);
+  });
+}
+
+// ---------------------------------------------------------------- rewards
+
+void VulkanBackend::reward(Tensor& out, const Tensor& x, const RewardKernelParams& r) {
+  using Kind = RewardKernelParams::Kind;
+  if (out.rows() != x.rows() || out.cols() != 1)
+    throw Error("reward: output must be [n, 1]");
+  const int64_t n = x.rows(), d = x.cols();
+  const auto need = [&](const std::vector<double>& v, const char* what) {
+    if (static_cast<int64_t>(v.size()) != d)
+      throw Error(std::string("reward: ") + what + " has " + std::to_string(v.size()) +
+                  " entries, the particles " + std::to_string(d) + " dimensions");
+  };
+  need(r.a, r.kind == Kind::box ? "lo" : r.kind == Kind::linear ? "a" : "centre");
+  if (r.kind == Kind::box)
+    need(r.b, "hi");
+  if ((r.kind == Kind::box || r.kind == Kind::disc) && !(r.temperature > 0))
+    throw Error("reward: temperature must be > 0");
+  const BufferPtr& ob = buffer_of(this, out);
+  const BufferPtr& xb = buffer_of(this, x);
+  if (n == 0)
+    return;
+  Impl& I = *impl_;
+  RealTable tab{I.f64, {}};
+  struct {
+    uint32_t n, d, off_a, off_b, off_s;
+  } pc{};
+  pc.d = static_cast<uint32_t>(d);
+  pc.off_s = tab.push(r.offset);
+  tab.push(r.radius);
+  tab.push(r.temperature);
+  pc.off_a = tab.push(r.a);
+  pc.off_b = r.kind == Kind::box ? tab.push(r.b) : 0;
+  I.rec->begin_op();
+  const vk::Param tp = I.table(tab);
+  I.for_chunks(n, static_cast<uint64_t>(std::max<int64_t>(d, 1)) * 4, [&](int64_t r0, int64_t rc) {
+    pc.n = static_cast<uint32_t>(rc);
+    I.rec->dispatch(I.variant(Shader::reward_f32, Shader::reward_f64),
+                    {static_cast<uint32_t>(r.kind)},
+                    {{ob, static_cast<uint64_t>(r0) * 4, static_cast<uint64_t>(rc) * 4, true},
+                     {xb, static_cast<uint64_t>(r0 * d) * 4,
+                      static_cast<uint64_t>(std::max<int64_t>(rc * d, 1)) * 4, false},
+                     {tp.buf, tp.offset, tab.bytes(), false}},
+                    &pc, sizeof pc, static_cast<uint64_t>(rc), 64);
+  });
+}
+
+// ---------------------------------------------------------------- neural building blocks
+
+void VulkanBackend::gemm_bias_act(Tensor& y, const Tensor& x, const Tensor& W, const Tensor& b,
+                                  Activation act) {
+  const int64_t n = x.rows(), in = x.cols(), out = W.rows();
+  if (W.cols() != in)
+    throw Error("gemm_bias_act: W is [" + std::to_string(W.rows()) + ", " +
+                std::to_string(W.cols()) + "], x has " + std::to_string(in) + " columns");
+  if (b.rows() != 1 || b.cols() != out)
+    throw Error("gemm_bias_act: b must be [1, " + std::to_string(out) + "]");
+  if (y.rows() != n || y.cols() != out)
+    throw Error("gemm_bias_act: y must be [" + std::to_string(n) + ", " + std::to_string(out) +
+                "]");
+  const BufferPtr& yb = buffer_of(this, y);
+  const BufferPtr& xb = buffer_of(this, x);
+  const BufferPtr& wb = buffer_of(this, W);
+  const BufferPtr& bb = buffer_of(this, b);
+  if (yb == xb || yb == wb || yb == bb)
+    throw Error("gemm_bias_act: y aliases an input");
+  if (n == 0 || out == 0)
+    return;
+  if (in == 0)
+    throw Error("gemm_bias_act: x has no columns");
+  Impl& I = *impl_;
+  I.whole(W, "gemm_bias_act");
+  // register tile per invocation (4 × 4; on lavapipe 8 × 8 and 16 × 16 measured no faster)
+  const uint32_t tr = 4, tc = 4;
+  I.rec->begin_op();
+  I.for_chunks(n, static_cast<uint64_t>(std::max(in, out)) * 4, [&](int64_t r0, int64_t rc) {
+    const uint32_t pc[3] = {static_cast<uint32_t>(rc), static_cast<uint32_t>(in),
+                            static_cast<uint32_t>(out)};
+    I.rec->dispatch(
+        Shader::gemm_bias_act, {static_cast<uint32_t>(act), tr, tc},
+        {{yb, static_cast<uint64_t>(r0 * out) * 4, static_cast<uint64_t>(rc * out) * 4, true},
+         {xb, static_cast<uint64_t>(r0 * in) * 4, static_cast<uint64_t>(rc * in) * 4, false},
+         {wb, 0, 0, false},
+         {bb, 0, 0, false}},
+        pc, sizeof pc,
+        static_cast<uint64_t>((rc + tr - 1) / tr) * static_cast<uint64_t>((out + tc - 1) / tc), 64);
+  });
+}
+
+void VulkanBackend::time_embedding(Tensor& y, const Tensor& t, double scale) {
+  const int64_t n = t.rows(), dim = y.cols();
+  if (t.cols() != 1)
+    throw Error("time_embedding: t must be [n, 1]");
+  if (y.rows() != n)
+    throw Error("time_embedding: y has " + std::to_string(y.rows()) + " rows, t " +
+                std::to_string(n));
+  if (dim < 2 || dim % 2)
+    throw Error("time_embedding: dim must be even and ≥ 2, got " + std::to_string(dim));
+  const BufferPtr& yb = buffer_of(this, y);
+  const BufferPtr& tb = buffer_of(this, t);
+  if (n == 0)
+    return;
+  Impl& I = *impl_;
+  const int64_t half = dim / 2;
+  RealTable tab{I.f64, {}};
+  tab.push(scale);
+  for (int64_t k = 0; k < half; ++k)
+    tab.push(std::exp(-std::log(10000.0) * static_cast<double>(k) / static_cast<double>(half)));
+  I.rec->begin_op();
+  const vk::Param tp = I.table(tab);
+  I.for_chunks(n, static_cast<uint64_t>(dim) * 4, [&](int64_t r0, int64_t rc) {
+    const uint32_t pc[2] = {static_cast<uint32_t>(rc), static_cast<uint32_t>(half)};
+    I.rec->dispatch(
+        I.variant(Shader::time_embedding_f32, Shader::time_embedding_f64), {},
+        {{yb, static_cast<uint64_t>(r0 * dim) * 4, static_cast<uint64_t>(rc * dim) * 4, true},
+         {tb, static_cast<uint64_t>(r0) * 4, static_cast<uint64_t>(rc) * 4, false},
+         {tp.buf, tp.offset, tab.bytes(), false}},
+        pc, sizeof pc, static_cast<uint64_t>(rc * half));
+  });
+}
+
+} // namespace itslab

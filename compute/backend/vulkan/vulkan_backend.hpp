@@ -1,0 +1,96 @@
+#pragma once
+// The Vulkan compute backend: every Backend operation is a GLSL compute shader (shaders/),
+// recorded into command buffers and submitted only when the host needs a result, so a solver
+// step, or a whole run, is one submission. This header has no Vulkan types.
+#include "backend/backend.hpp"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace itslab {
+
+struct VulkanDeviceSummary {
+  int index = 0;
+  std::string name, type, api, driver;
+  uint64_t heap_bytes = 0;
+  bool usable = false;
+  std::string reason; // why it cannot be used
+};
+struct VulkanProbe {
+  bool available = false; // loader, driver and at least one device
+  std::string error;      // why not
+  std::vector<VulkanDeviceSummary> devices;
+  bool validation = false; // the validation layer is active in this process
+};
+// Loader and devices as this process sees them (creates the process-wide instance).
+VulkanProbe probe_vulkan();
+
+class VulkanBackend final : public Backend {
+public:
+  // device: see make_backend ("" picks the best). Throws Error with the reason when no usable
+  // Vulkan device matches.
+  explicit VulkanBackend(const std::string& device = "");
+  ~VulkanBackend() override;
+
+  std::string name() const override { return "vulkan"; }
+  std::string device() const override;
+
+  Tensor alloc(int64_t rows, int64_t cols) override;
+  void upload(Tensor& t, const float* host) override;
+  void download(const Tensor& t, float* host) override;
+  void lincomb(Tensor& y, std::initializer_list<LinTerm> terms) override;
+  void fill_normal(Tensor& y, const NoiseKey& key) override;
+  void fill_uniform(Tensor& y, const NoiseKey& key) override;
+  void gather_rows(Tensor& y, const Tensor& x, const std::vector<int64_t>& index) override;
+  void row_reduce(Tensor& out, const Tensor& x, RowOp op) override;
+  void gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelParams& gmm, double alpha,
+                   double sigma, int cls) override;
+  void reward(Tensor& out, const Tensor& x, const RewardKernelParams& r) override;
+  void gemm_bias_act(Tensor& y, const Tensor& x, const Tensor& W, const Tensor& b,
+                     Activation act) override;
+  void time_embedding(Tensor& y, const Tensor& t, double scale) override;
+  void sync() override;
+
+  // The raw Philox uint32 words of fill_uniform's counters, stored as float bit patterns.
+  void fill_bits(Tensor& y, const NoiseKey& key);
+  // Kernels run in double where the CPU backend uses double (CPU-type devices with
+  // shaderFloat64, or ITSLAB_VK_PRECISION=f64).
+  bool double_precision() const;
+  // Switches between the double and float kernels (false when double is not available).
+  bool set_double_precision(bool on);
+  // Per-kernel GPU time from timestamp queries (each timed kernel is serialised).
+  void set_profiling(bool on);
+  struct KernelTime {
+    int64_t calls = 0;
+    double ms = 0;
+  };
+  std::map<std::string, KernelTime> kernel_times() const;
+  int64_t submissions() const;
+  // Largest range bound to one shader binding; arrays above it are processed in row chunks
+  // (the device's maxStorageBufferRange; tests lower it to exercise chunking).
+  void set_max_binding_bytes(uint64_t bytes);
+  // Arrays allocated from now on are never mapped: uploads, downloads and zeroing go through
+  // staging copies, as on GPUs whose device-local memory the host cannot see (tests use it on
+  // lavapipe, where all memory is host-visible).
+  void set_force_staging(bool on);
+
+  // Validation messages (ITSLAB_VK_VALIDATION=1) seen in this process so far.
+  static int validation_errors();
+  static int validation_warnings();
+  static std::string last_validation_message();
+  // The validation layer is active in this process.
+  bool validation_active() const;
+  // Records two dependent dispatches without the barrier between them and returns how many
+  // validation errors that caused (then forgets them): > 0 proves synchronization validation
+  // is watching.
+  int provoke_sync_hazard_for_testing();
+
+  struct Impl;
+
+private:
+  std::shared_ptr<Impl> impl_;
+};
+
+} // namespace itslab

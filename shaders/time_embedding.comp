@@ -1,0 +1,38 @@
+#version 450
+// Sinusoidal time embedding y[i] = [sin(s·t_i·f_k) | cos(s·t_i·f_k)], k < half, with the
+// frequencies f_k and the scale s from the host (tab[0] = s, tab[1 + k] = f_k). F64 variant:
+// double with fdlibm sin/cos (matches the CPU's libm to float rounding); otherwise float with a
+// three-part Cody–Waite reduction so large arguments keep their accuracy.
+#include "common.glsl"
+#include "real.glsl"
+
+layout(std430, binding = 0) writeonly buffer Y { float y[]; };
+layout(std430, binding = 1) readonly buffer Tv { float t[]; };
+layout(std430, binding = 2) readonly buffer Tab { real tab[]; };
+layout(push_constant) uniform PC { uint n, half_dim; } pc;
+
+void main() {
+  const uint gid = global_id();
+  if (gid >= pc.n * pc.half_dim) return;
+  const uint row = gid / pc.half_dim, k = gid - row * pc.half_dim;
+  const real arg = (tab[0] * real(t[row])) * tab[1u + k];
+  float s, c;
+#ifdef F64
+  double ds, dc;
+  dsincos(arg, ds, dc);
+  s = float(ds);
+  c = float(dc);
+#else
+  const float q = floor(arg * 0.63661977 + 0.5);
+  const float r = ((arg - q * 1.5703125) - q * 4.8375129699707031e-04) - q * 7.5497899548918821e-08;
+  const float sr = sin(r), cr = cos(r);
+  const int quad = int(q - 4.0 * floor(q * 0.25));
+  if (quad == 0) { s = sr; c = cr; }
+  else if (quad == 1) { s = cr; c = -sr; }
+  else if (quad == 2) { s = -sr; c = -cr; }
+  else { s = -cr; c = sr; }
+#endif
+  const uint b = row * 2u * pc.half_dim;
+  y[b + k] = s;
+  y[b + pc.half_dim + k] = c;
+}
