@@ -347,7 +347,14 @@ void TrajectoryView::paintTwoD(QPainter& p) {
   }
 
   const RunFrame& cur = *frames_[static_cast<size_t>(step_)];
-  const bool byW = (colorBy_ == ColorBy::log_weight || colorBy_ == ColorBy::automatic) &&
+  // right after a resampling all weights are equal and say nothing: auto then shows the reward
+  const auto [wlo, whi] =
+      cur.log_w.empty()
+          ? std::pair<float, float>{0.f, 0.f}
+          : std::pair<float, float>{*std::min_element(cur.log_w.begin(), cur.log_w.end()),
+                                    *std::max_element(cur.log_w.begin(), cur.log_w.end())};
+  const bool flat = !(whi - wlo > 1e-6f) && cur.has_reward && !cur.reward.empty();
+  const bool byW = (colorBy_ == ColorBy::log_weight || (colorBy_ == ColorBy::automatic && !flat)) &&
                    !cur.log_w.empty() && cur.ess >= 0;
   const bool byR = !byW && (colorBy_ == ColorBy::reward || colorBy_ == ColorBy::automatic) &&
                    cur.has_reward && !cur.reward.empty();
@@ -488,7 +495,7 @@ void TrajectoryView::paintOverlay(QPainter& p, const QRect& plot) {
                  .arg(f.particles)
                  .arg(dens);
     const QString colour = colouring_.isEmpty() ? QString()
-                                                : QString(" · colour = %1 (%2 … %3, dark → bright)")
+                                                : QString(" · colour = %1 %2 … %3")
                                                       .arg(colouring_)
                                                       .arg(colourLo_, 0, 'g', 3)
                                                       .arg(colourHi_, 0, 'g', 3);

@@ -79,9 +79,25 @@ private slots:
 
   void particlesColouredByLogWeight() {
     openFk();
-    w_->timeBar()->setValue(25);
+    // auto colours by log-weight where the weights differ, by reward right after a resampling
+    // (equal weights)
+    const FrameList& frames = w_->session()->frames();
+    int spread = -1, flat = -1;
+    for (size_t i = 1; i < frames.size(); ++i) {
+      const auto& lw = frames[i]->log_w;
+      if (lw.empty())
+        continue;
+      const auto [lo, hi] = std::minmax_element(lw.begin(), lw.end());
+      (*hi - *lo > 1e-6f ? spread : flat) = static_cast<int>(i);
+    }
+    QVERIFY(spread > 0);
+    QVERIFY(flat > 0);
+    w_->timeBar()->setValue(spread);
     w_->view()->renderImage();
     QCOMPARE(w_->view()->colouring(), QString("log-weight"));
+    w_->timeBar()->setValue(flat);
+    w_->view()->renderImage();
+    QCOMPARE(w_->view()->colouring(), QString("reward"));
     // a method without weights or reward falls back to one colour
     w_->particlesPanel()->methodForm()->typeBox()->setCurrentText("independent");
     w_->rewardForm()->typeBox()->setCurrentText("none");
