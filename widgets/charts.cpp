@@ -92,7 +92,8 @@ StepChart::StepChart(QWidget* parent) : DataChart(parent) {
   setRenderHint(QPainter::Antialiasing);
   setMinimumSize(200, 180);
   setToolTip("Per-step diagnostics. With weights: ESS/N = (Σw)²/(N Σw²), the log-weight spread "
-             "max log w − min log w, and reward mean ± std. Without weights: the RMS radius "
+             "max log w − min log w, reward mean ± std and max, and dots where the method "
+             "resampled. Without weights: the RMS radius "
              "√(mean ‖x − x̄‖²) of the shown particles, which shrinks from the prior scale to "
              "the data's spread. The vertical line is the shown step.");
 
@@ -103,7 +104,7 @@ StepChart::StepChart(QWidget* parent) : DataChart(parent) {
   axEss_->setTitleText("ESS / N");
   axEss_->setRange(0, 1.05);
   axVal_ = new QValueAxis(this);
-  axVal_->setTitleText("reward · log-w spread");
+  axVal_->setTitleText("reward · Δlog w");
   axRad_ = new QLogValueAxis(this);
   axRad_->setTitleText("RMS radius");
   axRad_->setLabelFormat("%g");
@@ -123,19 +124,32 @@ StepChart::StepChart(QWidget* parent) : DataChart(parent) {
     return s;
   };
   radius_ = line("cloud RMS radius", QColor(0x44, 0x44, 0x44), axRad_, Qt::SolidLine);
-  ess_ = line("ESS / N", QColor(0x1b, 0x9e, 0x77), axEss_, Qt::SolidLine);
+  ess_ = line("ESS/N", QColor(0x1b, 0x9e, 0x77), axEss_, Qt::SolidLine);
   rewardHi_ = new QLineSeries(this);
   rewardLo_ = new QLineSeries(this);
   rewardBand_ = new QAreaSeries(rewardHi_, rewardLo_);
-  rewardBand_->setName("reward ± std");
+  rewardBand_->setName("r ± std");
   rewardBand_->setParent(this);
   c->addSeries(rewardBand_);
   rewardBand_->attachAxis(axX_);
   rewardBand_->attachAxis(axVal_);
   rewardBand_->setColor(QColor(0xd9, 0x5f, 0x02, 60));
   rewardBand_->setBorderColor(QColor(0xd9, 0x5f, 0x02, 0));
-  rewardMean_ = line("reward mean", QColor(0xd9, 0x5f, 0x02), axVal_, Qt::SolidLine);
-  logw_ = line("log-w spread", QColor(0x75, 0x70, 0xb3), axVal_, Qt::DashLine);
+  rewardMean_ = line("r mean", QColor(0xd9, 0x5f, 0x02), axVal_, Qt::SolidLine);
+  rewardMax_ = line("r max", QColor(0xd9, 0x5f, 0x02), axVal_, Qt::DotLine);
+  logw_ = line("Δlog w", QColor(0x75, 0x70, 0xb3), axVal_, Qt::DashLine);
+  resampled_ = new QScatterSeries(this);
+  resampled_->setName("resample");
+  // seven entries share a dock's width: a smaller font keeps their names whole
+  QFont legendFont = c->legend()->font();
+  legendFont.setPointSizeF(legendFont.pointSizeF() * 0.85);
+  c->legend()->setFont(legendFont);
+  resampled_->setMarkerSize(7);
+  resampled_->setColor(QColor(0x1b, 0x9e, 0x77));
+  resampled_->setBorderColor(Qt::white);
+  c->addSeries(resampled_);
+  resampled_->attachAxis(axX_);
+  resampled_->attachAxis(axEss_);
 
   marker_ = new QGraphicsLineItem(c);
   marker_->setPen(QPen(QColor(0xc6, 0x28, 0x28, 160), 1.5, Qt::DashLine));
@@ -148,6 +162,16 @@ StepChart::StepChart(QWidget* parent) : DataChart(parent) {
   setFrames({}, 0);
 }
 
+int StepChart::essPoints() const {
+  return static_cast<int>(ess_->count());
+}
+int StepChart::resamplingMarkers() const {
+  return static_cast<int>(resampled_->count());
+}
+int StepChart::rewardMaxPoints() const {
+  return static_cast<int>(rewardMax_->count());
+}
+
 void StepChart::setFrames(const FrameList& frames, int steps) {
   frames_ = frames;
   steps_ = steps;
@@ -156,13 +180,19 @@ void StepChart::setFrames(const FrameList& frames, int steps) {
     weights_ = weights_ || f->ess >= 0;
     rewards_ = rewards_ || f->has_reward;
   }
-  QList<QPointF> ess, rm, rhi, rlo, lw, rad;
+  QList<QPointF> ess, rm, rhi, rlo, rmx, lw, rad, rs;
+  int resamplings = 0;
   double vlo = 1e300, vhi = -1e300, rmin = 1e300, rmax = -1e300;
   auto ok = [](double v) { return std::isfinite(v); };
   for (const auto& f : frames) {
     const double x = f->step;
-    if (f->ess >= 0 && ok(f->ess) && f->particles > 0)
+    if (f->ess >= 0 && ok(f->ess) && f->particles > 0) {
       ess << QPointF(x, f->ess / static_cast<double>(f->particles));
+      // the count is cumulative: a rise marks a step that resampled
+      if (f->resamplings > resamplings)
+        rs << QPointF(x, f->ess / static_cast<double>(f->particles));
+    }
+    resamplings = std::max(resamplings, f->resamplings);
     if (f->ess >= 0 && ok(f->log_w_spread)) {
       lw << QPointF(x, f->log_w_spread);
       vlo = std::min(vlo, f->log_w_spread), vhi = std::max(vhi, f->log_w_spread);
@@ -173,6 +203,10 @@ void StepChart::setFrames(const FrameList& frames, int steps) {
       rlo << QPointF(x, f->reward_mean - f->reward_std);
       vlo = std::min(vlo, f->reward_mean - f->reward_std);
       vhi = std::max(vhi, f->reward_mean + f->reward_std);
+      if (ok(f->reward_max)) {
+        rmx << QPointF(x, f->reward_max);
+        vhi = std::max(vhi, f->reward_max);
+      }
     }
     if (f->spread > 0 && ok(f->spread)) {
       rad << QPointF(x, f->spread);
@@ -183,6 +217,8 @@ void StepChart::setFrames(const FrameList& frames, int steps) {
   rewardMean_->replace(rm);
   rewardHi_->replace(rhi);
   rewardLo_->replace(rlo);
+  rewardMax_->replace(rmx);
+  resampled_->replace(rs);
   logw_->replace(lw);
   radius_->replace(rad);
 
@@ -190,6 +226,8 @@ void StepChart::setFrames(const FrameList& frames, int steps) {
   ess_->setVisible(weights_);
   logw_->setVisible(weights_);
   rewardMean_->setVisible(rewards_);
+  rewardMax_->setVisible(rewards_);
+  resampled_->setVisible(weights_ && !rs.isEmpty());
   rewardBand_->setVisible(rewards_);
   radius_->setVisible(!value);
   axEss_->setVisible(weights_);
@@ -407,7 +445,12 @@ void NfeCurveChart::setTable(const SweepTable& table, const QString& metric) {
   }
   lines_.clear();
   dropped_ = 0;
-  // group rows by solver (and any other swept field except the step count)
+  // group rows by solver or method (and any other swept field except the step or particle
+  // count); a budget sweep (over particle counts) is drawn against the NFE of all particles
+  budget_ = false;
+  for (const SweepRow& r : table.rows)
+    budget_ = budget_ || r.settings.count("particles.count") > 0;
+  axN_->setTitleText(budget_ ? "total NFE (all particles)" : "NFE");
   std::map<std::string, std::vector<std::pair<double, double>>> groups;
   std::vector<std::string> order;
   for (const SweepRow& r : table.rows) {
@@ -415,7 +458,7 @@ void NfeCurveChart::setTable(const SweepTable& table, const QString& metric) {
       continue;
     std::string key;
     for (const auto& [path, v] : r.settings)
-      if (path != "schedule.steps") {
+      if (path != "schedule.steps" && path != "particles.count") {
         if (!key.empty())
           key += ' ';
         key += v.is_string() ? v.get<std::string>() : v.dump();
@@ -423,13 +466,15 @@ void NfeCurveChart::setTable(const SweepTable& table, const QString& metric) {
     const auto it = r.metrics.find(metric.toStdString());
     if (it == r.metrics.end())
       continue;
-    if (!(it->second > 0) || !std::isfinite(it->second) || r.nfe <= 0) {
+    const auto total = r.metrics.find("nfe_total");
+    const double x = budget_ ? (total == r.metrics.end() ? 0.0 : total->second) : r.nfe;
+    if (!(it->second > 0) || !std::isfinite(it->second) || !(x > 0)) {
       ++dropped_;
       continue;
     }
     if (!groups.count(key))
       order.push_back(key);
-    groups[key].emplace_back(r.nfe, it->second);
+    groups[key].emplace_back(x, it->second);
   }
   for (const std::string& key : order) {
     auto& pts = groups[key];
@@ -525,10 +570,44 @@ NfeCurvePanel::NfeCurvePanel(QWidget* parent) : QWidget(parent) {
   particles_->setToolTip("Particles per sweep row (fewer is faster, noisier)");
   solvers_->setMinimumWidth(60);
   steps_->setMinimumWidth(60);
-  row->addWidget(new QLabel("solvers", this));
-  row->addWidget(solvers_, 3);
-  row->addWidget(new QLabel("steps", this));
-  row->addWidget(steps_, 2);
+  mode_ = new QComboBox(this);
+  mode_->setObjectName("sweep.mode");
+  mode_->addItems({"quality vs NFE", "reward vs budget"});
+  mode_->setToolTip("quality vs NFE: solvers × step counts, one metric against exact samples. "
+                    "reward vs budget: particle methods × particle counts of the current preset "
+                    "(its reward), the final samples' reward mean or max against the model "
+                    "evaluations of all particles, so methods compare at equal compute");
+  methods_ = new QLineEdit("independent, best_of_n, fk_steering", this);
+  methods_->setObjectName("sweep.methods");
+  QStringList methodNames;
+  for (const auto& m : particle_method_specs())
+    methodNames << QString::fromStdString(m.type);
+  methods_->setToolTip("Particle methods to compare (particles.method), comma-separated. Known: " +
+                       methodNames.join(", ") +
+                       ". The current method keeps its parameters, the others their defaults.");
+  counts_ = new QLineEdit("4, 16, 64, 256", this);
+  counts_->setObjectName("sweep.counts");
+  counts_->setToolTip("Particle counts N (particles.count); total NFE = N × NFE per particle");
+  methods_->setMinimumWidth(60);
+  counts_->setMinimumWidth(60);
+  row->addWidget(mode_);
+  solverRow_ = new QWidget(this);
+  auto* sr = new QHBoxLayout(solverRow_);
+  sr->setContentsMargins(0, 0, 0, 0);
+  sr->addWidget(new QLabel("solvers", solverRow_));
+  sr->addWidget(solvers_, 3);
+  sr->addWidget(new QLabel("steps", solverRow_));
+  sr->addWidget(steps_, 2);
+  budgetRow_ = new QWidget(this);
+  auto* br = new QHBoxLayout(budgetRow_);
+  br->setContentsMargins(0, 0, 0, 0);
+  br->addWidget(new QLabel("methods", budgetRow_));
+  br->addWidget(methods_, 3);
+  br->addWidget(new QLabel("N", budgetRow_));
+  br->addWidget(counts_, 2);
+  budgetRow_->hide();
+  row->addWidget(solverRow_, 1);
+  row->addWidget(budgetRow_, 1);
   lay->addLayout(row);
   auto* row2 = new QHBoxLayout();
   row2->addWidget(new QLabel("metric", this));
@@ -560,6 +639,18 @@ NfeCurvePanel::NfeCurvePanel(QWidget* parent) : QWidget(parent) {
   status_->setWordWrap(true);
   status_->setStyleSheet("color: palette(mid); font-size: small;");
   lay->addWidget(status_);
+  connect(mode_, &QComboBox::currentIndexChanged, this, [this](int i) {
+    const bool budget = i == 1;
+    solverRow_->setVisible(!budget);
+    budgetRow_->setVisible(budget);
+    particles_->setEnabled(!budget);
+    const QSignalBlocker b(metric_);
+    metric_->clear();
+    if (budget)
+      metric_->addItems({"reward_mean", "reward_max"});
+    else
+      metric_->addItems({"frechet", "mmd", "sliced_wasserstein"});
+  });
   connect(run_, &QPushButton::clicked, this, [this] { emit sweepRequested(request()); });
   connect(cancel_, &QPushButton::clicked, this, &NfeCurvePanel::cancelRequested);
   connect(metric_, &QComboBox::currentIndexChanged, this, [this] {
@@ -578,6 +669,13 @@ SweepRequest NfeCurvePanel::request() const {
       r.steps.push_back(v);
   r.metric = metric_->currentText().toStdString();
   r.particles = particles_->value();
+  r.budget = mode_->currentIndex() == 1;
+  for (const QString& m :
+       methods_->text().split(QRegularExpression("[,;\\s]+"), Qt::SkipEmptyParts))
+    r.methods.push_back(m.toStdString());
+  for (const QString& n : counts_->text().split(QRegularExpression("[,;\\s]+"), Qt::SkipEmptyParts))
+    if (const qlonglong v = n.toLongLong(); v > 0)
+      r.counts.push_back(v);
   return r;
 }
 
@@ -587,8 +685,18 @@ void NfeCurvePanel::setRequest(const SweepRequest& r) {
     a << QString::fromStdString(s);
   for (int s : r.steps)
     b << QString::number(s);
+  mode_->setCurrentIndex(r.budget ? 1 : 0);
   solvers_->setText(a.join(", "));
   steps_->setText(b.join(", "));
+  QStringList m, n;
+  for (const auto& s : r.methods)
+    m << QString::fromStdString(s);
+  for (int64_t c : r.counts)
+    n << QString::number(c);
+  if (!m.isEmpty())
+    methods_->setText(m.join(", "));
+  if (!n.isEmpty())
+    counts_->setText(n.join(", "));
   metric_->setCurrentText(QString::fromStdString(r.metric));
   particles_->setValue(static_cast<int>(r.particles));
 }

@@ -43,6 +43,9 @@ public:
   void setStep(int frame);
   QString csv() const override;
   bool showsWeights() const { return weights_; }
+  int essPoints() const;
+  int resamplingMarkers() const;
+  int rewardMaxPoints() const;
   int generationShown() const { return generation_; }
   void setGeneration(int g) { generation_ = g; }
 
@@ -53,7 +56,8 @@ private:
   bool weights_ = false, rewards_ = false;
   QValueAxis *axX_, *axEss_, *axVal_;
   QLogValueAxis* axRad_;
-  QLineSeries *ess_, *rewardMean_, *rewardHi_, *rewardLo_, *logw_, *radius_;
+  QLineSeries *ess_, *rewardMean_, *rewardHi_, *rewardLo_, *rewardMax_, *logw_, *radius_;
+  QScatterSeries* resampled_;
   QAreaSeries* rewardBand_;
   QGraphicsLineItem* marker_;
   QGraphicsSimpleTextItem* note_;
@@ -90,10 +94,14 @@ public:
   const SweepTable& table() const { return table_; }
   QString metric() const { return metric_; }
   int droppedPoints() const { return dropped_; }
+  int lineCount() const { return static_cast<int>(lines_.size()); }
+  // The table is a reward-versus-budget sweep: x is the NFE of all particles.
+  bool isBudget() const { return budget_; }
 
 private:
   void rescale();
   SweepTable table_;
+  bool budget_ = false;
   QString metric_;
   int dropped_ = 0;
   QLogValueAxis *axN_, *axM_;
@@ -113,6 +121,7 @@ public:
   void setRequest(const SweepRequest& r);
   QPushButton* runButton() const { return run_; }
   QPushButton* cancelButton() const { return cancel_; }
+  QComboBox* modeBox() const { return mode_; }
 
 public slots:
   void setProgress(qint64 done, qint64 total);
@@ -127,8 +136,9 @@ signals:
 
 private:
   NfeCurveChart* chart_;
-  QLineEdit *solvers_, *steps_;
-  QComboBox* metric_;
+  QLineEdit *solvers_, *steps_, *methods_, *counts_;
+  QComboBox *metric_, *mode_;
+  QWidget *solverRow_, *budgetRow_;
   QSpinBox* particles_;
   QPushButton *run_, *cancel_;
   QProgressBar* progress_;

@@ -1,5 +1,7 @@
 #include "panels.hpp"
 
+#include "component_form.hpp"
+
 #include "backend/backend.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
@@ -293,12 +295,17 @@ ParticlesPanel::ParticlesPanel(QWidget* parent) : QWidget(parent) {
   row->addWidget(slider_, 1);
   row->addWidget(count_);
   form->addRow("count", row);
-  method_ = new QLabel("independent particles (no weights, no resampling)", this);
-  method_->setWordWrap(true);
-  method_->setToolTip(
-      "Particle method: each particle is an independent run, all weights equal; "
-      "ESS = N. Weighted methods (SMC, best-of-N) report ESS and rewards per step.");
+  method_ = new ComponentForm("particles", particle_method_specs(), this);
+  method_->typeBox()->setObjectName("method");
+  method_->typeBox()->setToolTip(
+      "Particle method: independent runs (ESS = N), best-of-N, search over initial noises, or "
+      "sequential Monte Carlo (FK steering, FK correctors) with weights and resampling");
   form->addRow("method", method_);
+  budget_ = new QLabel("–", this);
+  budget_->setObjectName("budget");
+  budget_->setToolTip("Compute budget of the last run scaled to this N: N × model evaluations "
+                      "per particle (steps × NFE per step × search iterations, ×2 with CFG)");
+  form->addRow("budget", budget_);
   error_ = new ErrorLabel(this);
   form->addRow(error_);
   connect(slider_, &QSlider::valueChanged, this, [this](int v) {
@@ -314,30 +321,70 @@ ParticlesPanel::ParticlesPanel(QWidget* parent) : QWidget(parent) {
       const QSignalBlocker b(slider_);
       slider_->setValue(sliderPosition(v));
     }
+    updateBudget();
     emit edited(false);
   });
+  connect(method_, &ComponentForm::edited, this, &ParticlesPanel::edited);
 }
 
 void ParticlesPanel::setJson(const json& p) {
-  rest_ = p.is_object() ? p : json::object();
-  const int64_t n = p.value("count", int64_t{4096});
-  const QSignalBlocker b1(slider_), b2(count_);
-  count_->setValue(static_cast<int>(std::clamp<int64_t>(n, 1, 1 << 24)));
-  slider_->setValue(sliderPosition(n));
-  if (rest_.contains("method") && rest_["method"].is_object())
-    method_->setText(QString::fromStdString(rest_["method"].value("type", std::string("?"))));
+  const json in = p.is_object() ? p : json::object();
+  const int64_t n = in.value("count", int64_t{4096});
+  {
+    const QSignalBlocker b1(slider_), b2(count_);
+    count_->setValue(static_cast<int>(std::clamp<int64_t>(n, 1, 1 << 24)));
+    slider_->setValue(sliderPosition(n));
+  }
+  json m = in;
+  m.erase("count");
+  m.erase("method");
+  m["type"] =
+      in.contains("method") && in["method"].is_string() ? in["method"] : json("independent");
+  method_->setJson(m);
+  updateBudget();
   setErrors({});
 }
 
 json ParticlesPanel::toJson() const {
-  json p = rest_;
+  json p = method_->toJson();
+  const json type = p.value("type", json("independent"));
+  p.erase("type");
+  // the preset omits the method of plain independent particles
+  if (type != "independent")
+    p["method"] = type;
   p["count"] = count_->value();
   return p;
 }
 
+void ParticlesPanel::setNfePerParticle(double nfe) {
+  nfePerParticle_ = nfe;
+  updateBudget();
+}
+
+void ParticlesPanel::updateBudget() {
+  if (nfePerParticle_ <= 0) {
+    budget_->setText("– (after the first run)");
+    return;
+  }
+  const double total = nfePerParticle_ * count_->value();
+  budget_->setText(QString("%1 NFE = %2 × %3 per particle")
+                       .arg(total, 0, 'f', 0)
+                       .arg(count_->value())
+                       .arg(nfePerParticle_, 0, 'g', 6));
+}
+
 void ParticlesPanel::setErrors(const QMap<QString, QString>& errors) {
-  error_->show_for(errors, {"particles"});
-  mark(count_, has_prefix(errors, "particles"));
+  // the engine names the form's type "particles.method"; the form shows it as a section error
+  QMap<QString, QString> form = errors;
+  if (form.contains("particles.method"))
+    form["particles"] = "particles.method: " + form.take("particles.method");
+  form.remove("particles.count");
+  method_->setErrors(form);
+  QMap<QString, QString> count;
+  if (errors.contains("particles.count"))
+    count["particles.count"] = errors["particles.count"];
+  error_->show_for(count, {"particles"});
+  mark(count_, !count.isEmpty());
 }
 
 // ---------------------------------------------------------------- RunPanel

@@ -49,8 +49,11 @@ private:
   std::map<std::string, std::pair<int, int>> info_; // builtin → (dim, classes)
 };
 
-// The "particles" section: the count on a logarithmic slider (1 … 1M) with an exact spin box.
-// Keys this version does not edit (e.g. a particle method) are kept as they are.
+class ComponentForm;
+
+// The "particles" section: the count on a logarithmic slider (1 … 1M) with an exact spin box,
+// the particle method and its parameters (a ComponentForm over particle_method_specs(), whose
+// "type" is the preset's particles.method) and the compute budget in NFE.
 class ParticlesPanel : public QWidget {
   Q_OBJECT
 public:
@@ -62,16 +65,23 @@ public:
   QSpinBox* countBox() const { return count_; }
   static int sliderPosition(int64_t count); // round(100·log10 N)
   static int64_t countAt(int position);     // round(10^(position/100))
+  ComponentForm* methodForm() const { return method_; }
+  // Model evaluations per particle of the last finished run (search iterations and CFG
+  // included); the budget read-out is N times this. 0 = not known yet.
+  void setNfePerParticle(double nfe);
+  QLabel* budgetLabel() const { return budget_; }
 
 signals:
   void edited(bool continuous);
 
 private:
+  void updateBudget();
   QSlider* slider_ = nullptr;
   QSpinBox* count_ = nullptr;
-  QLabel* method_ = nullptr;
+  ComponentForm* method_ = nullptr;
+  QLabel* budget_ = nullptr;
   ErrorLabel* error_ = nullptr;
-  nlohmann::json rest_ = nlohmann::json::object();
+  double nfePerParticle_ = 0;
 };
 
 // Seed (with a dice button), backend, and which metrics to compute.

@@ -54,6 +54,8 @@ struct RunOutput {
   int generation = 0;
   RowMatrixXf samples;
   int nfe = 0;
+  int64_t nfe_total = 0; // model evaluations of all particles, search and CFG included
+  int64_t particles = 0; // N run (best-of-N and 'keep' return fewer samples)
   double wall_ms = 0;
   std::string backend, device, notice;
 };
@@ -66,12 +68,17 @@ struct MetricsResult {
   std::string error;
 };
 
-// A quality-versus-NFE sweep as the NfeCurveChart asks for it.
+// A quality-versus-NFE sweep as the NfeCurveChart asks for it: solvers × step counts, or
+// (budget) particle methods × particle counts of the current preset, compared by reward at
+// their total NFE.
 struct SweepRequest {
   std::vector<std::string> solvers;
   std::vector<int> steps;
   std::string metric = "frechet";
   int64_t particles = 2048;
+  bool budget = false;
+  std::vector<std::string> methods;
+  std::vector<int64_t> counts;
 };
 
 } // namespace itslab::gui

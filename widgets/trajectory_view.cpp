@@ -148,6 +148,11 @@ void TrajectoryView::setShowPaths(bool on) {
   showPaths_ = on;
   update();
 }
+void TrajectoryView::setShowGenealogy(bool on) {
+  showGenealogy_ = on;
+  update();
+}
+
 void TrajectoryView::setShowParticles(bool on) {
   showParticles_ = on;
   update();
@@ -342,7 +347,14 @@ void TrajectoryView::paintTwoD(QPainter& p) {
   }
 
   const RunFrame& cur = *frames_[static_cast<size_t>(step_)];
-  const bool byW = (colorBy_ == ColorBy::log_weight || colorBy_ == ColorBy::automatic) &&
+  // right after a resampling all weights are equal and say nothing: auto then shows the reward
+  const auto [wlo, whi] =
+      cur.log_w.empty()
+          ? std::pair<float, float>{0.f, 0.f}
+          : std::pair<float, float>{*std::min_element(cur.log_w.begin(), cur.log_w.end()),
+                                    *std::max_element(cur.log_w.begin(), cur.log_w.end())};
+  const bool flat = !(whi - wlo > 1e-6f) && cur.has_reward && !cur.reward.empty();
+  const bool byW = (colorBy_ == ColorBy::log_weight || (colorBy_ == ColorBy::automatic && !flat)) &&
                    !cur.log_w.empty() && cur.ess >= 0;
   const bool byR = !byW && (colorBy_ == ColorBy::reward || colorBy_ == ColorBy::automatic) &&
                    cur.has_reward && !cur.reward.empty();
@@ -354,6 +366,9 @@ void TrajectoryView::paintTwoD(QPainter& p) {
       if (std::isfinite(x))
         lo = std::min<double>(lo, x), hi = std::max<double>(hi, x);
   }
+  colouring_ = byW ? "log-weight" : byR ? "reward" : "";
+  colourLo_ = lo;
+  colourHi_ = hi;
 
   // paths of the first particles, up to the shown step
   if (showPaths_ && pathCount_ > 0 && step_ > 0) {
@@ -380,6 +395,33 @@ void TrajectoryView::paintTwoD(QPainter& p) {
       c.setAlpha(55);
       p.setPen(QPen(c, 1.0));
       p.drawPath(path);
+    }
+    p.setRenderHint(QPainter::Antialiasing, false);
+  }
+
+  genealogyDrawn_ = genealogySkipped_ = 0;
+  if (showGenealogy_ && step_ > 0 && !cur.ancestors.empty()) {
+    const RowMatrixXf& P = cur.positions;
+    const RowMatrixXf& Q = frames_[static_cast<size_t>(step_ - 1)]->positions;
+    p.setRenderHint(QPainter::Antialiasing, true);
+    QColor c(0x1b, 0x9e, 0x77, 110);
+    p.setPen(QPen(c, 1.0));
+    const int rows =
+        std::min<int>(static_cast<int>(P.rows()), static_cast<int>(cur.ancestors.size()));
+    for (int i = 0; i < rows; ++i) {
+      const int32_t a = cur.ancestors[static_cast<size_t>(i)];
+      // the snapshot holds the first K particles; a parent beyond them has no recorded position
+      if (a < 0 || a >= Q.rows()) {
+        ++genealogySkipped_;
+        continue;
+      }
+      const QPointF from = toPixel(plot, vis, P(i, 0), P(i, 1));
+      const QPointF to = toPixel(plot, vis, Q(a, 0), Q(a, 1));
+      if (!std::isfinite(from.x()) || !std::isfinite(from.y()) || !std::isfinite(to.x()) ||
+          !std::isfinite(to.y()))
+        continue;
+      p.drawLine(from, to);
+      ++genealogyDrawn_;
     }
     p.setRenderHint(QPainter::Antialiasing, false);
   }
@@ -452,14 +494,24 @@ void TrajectoryView::paintOverlay(QPainter& p, const QRect& plot) {
                  .arg(f.positions.rows())
                  .arg(f.particles)
                  .arg(dens);
+    const QString colour = colouring_.isEmpty() ? QString()
+                                                : QString(" · colour = %1 %2 … %3")
+                                                      .arg(colouring_)
+                                                      .arg(colourLo_, 0, 'g', 3)
+                                                      .arg(colourHi_, 0, 'g', 3);
     if (f.ess >= 0)
-      lines << QString("ESS %1 (%2 % of N) · colour = log-weight")
+      lines << QString("ESS %1 (%2 % of N)%3")
                    .arg(f.ess, 0, 'f', 0)
-                   .arg(100.0 * f.ess / std::max<int64_t>(1, f.particles), 0, 'f', 1);
-    else if (f.has_reward)
-      lines << "colour = reward";
+                   .arg(100.0 * f.ess / std::max<int64_t>(1, f.particles), 0, 'f', 1)
+                   .arg(colour);
     else
-      lines << "no weights (independent particles)";
+      lines << "no weights (independent particles)" + colour;
+    if (showGenealogy_)
+      lines << (f.ancestors.empty()
+                    ? QString("genealogy: no resampling at this step")
+                    : QString("genealogy: %1 lines to ancestors, %2 outside the shown subset")
+                          .arg(genealogyDrawn_)
+                          .arg(genealogySkipped_));
   }
   if (stale_)
     lines << "⟳ updating…";

@@ -42,6 +42,15 @@ public:
   void setColorBy(ColorBy c);
   void setShowPaths(bool on);
   void setShowParticles(bool on);
+  // Lines from each snapshot particle to its ancestor's position at the previous step, at steps
+  // where a resampling happened. Ancestors outside the recorded subset are skipped.
+  void setShowGenealogy(bool on);
+  bool showGenealogy() const { return showGenealogy_; }
+  // Of the last paint: lines drawn, and ancestors skipped for lying outside the subset.
+  int genealogyDrawn() const { return genealogyDrawn_; }
+  int genealogySkipped() const { return genealogySkipped_; }
+  // What the last paint coloured the particles by: "log-weight", "reward" or "" (one colour).
+  QString colouring() const { return colouring_; }
   void setPathCount(int n);
   int pathCount() const { return pathCount_; }
   void setStale(bool stale); // a newer run is on its way: dim and badge
@@ -98,7 +107,10 @@ private:
   int step_ = 0;
   Density density_ = Density::current;
   ColorBy colorBy_ = ColorBy::automatic;
-  bool showPaths_ = true, showParticles_ = true, stale_ = false;
+  bool showPaths_ = true, showParticles_ = true, stale_ = false, showGenealogy_ = false;
+  int genealogyDrawn_ = 0, genealogySkipped_ = 0;
+  QString colouring_; // what the last paint coloured particles by ("" = one colour)
+  double colourLo_ = 0, colourHi_ = 0;
   int pathCount_ = 150;
   QRectF home_{-4, -4, 8, 8}, view_{-4, -4, 8, 8};
   double gridScale_ = 2; // value range of the sample grid

@@ -165,6 +165,12 @@ void MainWindow::buildDocks() {
   showParticles_ = new QCheckBox("particles", centre);
   showParticles_->setChecked(true);
   showParticles_->setToolTip("Draw the particles at the shown step (up to 20 000)");
+  showGenealogy_ = new QCheckBox("genealogy", centre);
+  showGenealogy_->setObjectName("genealogy");
+  showGenealogy_->setToolTip(
+      "At a step where the particle method resampled, draw a line from each shown particle to "
+      "its ancestor's position at the previous step. Only the first particles are recorded: an "
+      "ancestor outside them has no position and is skipped (the overlay counts them)");
   auto* reset = new QToolButton(centre);
   reset->setText("Reset");
   reset->setToolTip("Zoom back to the model's extent (or double-click the view)");
@@ -172,6 +178,7 @@ void MainWindow::buildDocks() {
   opts->addWidget(colorBy_);
   opts->addWidget(showPaths_);
   opts->addWidget(showParticles_);
+  opts->addWidget(showGenealogy_);
   opts->addStretch(1);
   opts->addWidget(reset);
   cl->addLayout(opts);
@@ -189,6 +196,7 @@ void MainWindow::buildDocks() {
           [this](int i) { view_->setColorBy(static_cast<TrajectoryView::ColorBy>(i)); });
   connect(showPaths_, &QCheckBox::toggled, view_, &TrajectoryView::setShowPaths);
   connect(showParticles_, &QCheckBox::toggled, view_, &TrajectoryView::setShowParticles);
+  connect(showGenealogy_, &QCheckBox::toggled, view_, &TrajectoryView::setShowGenealogy);
   connect(reset, &QToolButton::clicked, view_, &TrajectoryView::resetView);
   connect(timeBar_, &TimeBar::valueChanged, this, &MainWindow::onStep);
   // play/pause and stepping keys work while the view or the time bar has focus
@@ -249,6 +257,11 @@ void MainWindow::buildDocks() {
   pl->addWidget(group("Guidance", "Steering toward a class: D = D_u + w(D_c − D_u)", guidance_));
   particles_ = new ParticlesPanel();
   pl->addWidget(group("Particles", "How many samples, and how they interact", particles_));
+  reward_ = new ComponentForm("reward", reward_specs());
+  pl->addWidget(group("Reward",
+                      "r(x) of the final samples: what FK steering tilts toward (p·exp(λr)), "
+                      "best-of-N and the searches maximise, and the step chart reports",
+                      reward_));
   run_ = new RunPanel();
   pl->addWidget(group("Run", "Seed, backend and metrics", run_));
   pl->addStretch(1);
@@ -262,7 +275,7 @@ void MainWindow::buildDocks() {
   left->setWidget(scroll);
   addDockWidget(Qt::LeftDockWidgetArea, left);
 
-  for (ComponentForm* f : {process_, schedule_, solver_, guidance_})
+  for (ComponentForm* f : {process_, schedule_, solver_, guidance_, reward_})
     connect(f, &ComponentForm::edited, this, &MainWindow::onEdited);
   connect(model_, &ModelPanel::edited, this, &MainWindow::onEdited);
   connect(particles_, &ParticlesPanel::edited, this, &MainWindow::onEdited);
@@ -538,6 +551,9 @@ void MainWindow::connectSession() {
   connect(session_, &Session::runFinished, this, [this](const OutputPtr& o) {
     view_->setStale(false);
     stNfe_->setText(QString("NFE %1").arg(o->nfe));
+    particles_->setNfePerParticle(o->particles > 0 ? static_cast<double>(o->nfe_total) /
+                                                         static_cast<double>(o->particles)
+                                                   : 0.0);
     stWall_->setText(fmt_ms(o->wall_ms));
     const double rate = o->wall_ms > 0 ? o->samples.rows() / (o->wall_ms / 1000.0) : 0;
     stRate_->setText(rate >= 1e6   ? QString("%1 M samples/s").arg(rate / 1e6, 0, 'f', 2)
@@ -627,6 +643,11 @@ json MainWindow::currentJson() const {
   else
     j["guidance"] = g;
   j["particles"] = particles_->toJson();
+  const json r = reward_->toJson();
+  if (r.value("type", std::string("none")) == "none")
+    j.erase("reward");
+  else
+    j["reward"] = r;
   j["backend"] = run_->backend();
   j["metrics"] = run_->metrics();
   return j;
@@ -642,6 +663,7 @@ void MainWindow::applyJson(const json& j, const QString& path, const QString& bu
   solver_->setJson(j.value("solver", json::object()));
   guidance_->setJson(j.contains("guidance") ? j["guidance"] : json{{"type", "none"}});
   particles_->setJson(j.value("particles", json::object()));
+  reward_->setJson(j.contains("reward") ? j["reward"] : json{{"type", "none"}});
   run_->setSeed(j.value("seed", uint64_t{0}));
   run_->setBackend(j.value("backend", std::string("auto")));
   run_->setMetrics(j.value("metrics", json::array()));
@@ -764,13 +786,13 @@ void MainWindow::onEdited(bool continuous) {
 void MainWindow::showErrors(const QMap<QString, QString>& errors) {
   model_->setErrors(errors);
   QMap<QString, QString> rest = errors;
-  for (ComponentForm* f : {process_, schedule_, solver_, guidance_})
+  for (ComponentForm* f : {process_, schedule_, solver_, guidance_, reward_})
     f->setErrors(errors);
   particles_->setErrors(errors);
   run_->setErrors(errors);
   // what no panel shows goes to the message bar
-  static const QStringList shown = {"model",     "process", "schedule", "solver", "guidance",
-                                    "particles", "seed",    "backend",  "metrics"};
+  static const QStringList shown = {"model",     "process", "schedule", "solver",  "guidance",
+                                    "particles", "reward",  "seed",     "backend", "metrics"};
   QStringList lines;
   for (auto it = errors.begin(); it != errors.end(); ++it) {
     const QString head = it.key().section('.', 0, 0).section('[', 0, 0);

@@ -74,6 +74,8 @@ public:
   ComponentForm* scheduleForm() const { return schedule_; }
   ComponentForm* solverForm() const { return solver_; }
   ComponentForm* guidanceForm() const { return guidance_; }
+  ComponentForm* rewardForm() const { return reward_; }
+  QCheckBox* genealogyBox() const { return showGenealogy_; }
   ModelPanel* modelPanel() const { return model_; }
   ParticlesPanel* particlesPanel() const { return particles_; }
   RunPanel* runPanel() const { return run_; }
@@ -114,7 +116,8 @@ private:
 
   QLineEdit* name_ = nullptr;
   ModelPanel* model_ = nullptr;
-  ComponentForm *process_ = nullptr, *schedule_ = nullptr, *solver_ = nullptr, *guidance_ = nullptr;
+  ComponentForm *process_ = nullptr, *schedule_ = nullptr, *solver_ = nullptr, *guidance_ = nullptr,
+                *reward_ = nullptr;
   ParticlesPanel* particles_ = nullptr;
   RunPanel* run_ = nullptr;
   SigmaChart* sigmaChart_ = nullptr;
@@ -126,7 +129,7 @@ private:
   QLabel* message_ = nullptr;
   QWidget* messageBar_ = nullptr;
   QComboBox *densityMode_ = nullptr, *colorBy_ = nullptr;
-  QCheckBox *showPaths_ = nullptr, *showParticles_ = nullptr;
+  QCheckBox *showPaths_ = nullptr, *showParticles_ = nullptr, *showGenealogy_ = nullptr;
   QLabel *stBackend_, *stNfe_, *stWall_, *stRate_, *stState_;
   QMenu* recentMenu_ = nullptr;
   QMap<QString, QAction*> actions_;

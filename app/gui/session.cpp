@@ -8,6 +8,7 @@
 #include "engine/run.hpp"
 
 #include <QElapsedTimer>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <omp.h>
@@ -160,6 +161,8 @@ void EngineWorker::start(int gen, const Preset& p, std::shared_ptr<std::atomic<b
     out->generation = gen;
     out->samples = std::move(r.samples);
     out->nfe = r.nfe;
+    out->nfe_total = r.nfe_total;
+    out->particles = n;
     out->wall_ms = r.wall_ms;
     out->backend = be.name();
     out->device = be.device();
@@ -362,38 +365,95 @@ void Session::onCancelled(int gen) {
 void Session::startSweep(const SweepRequest& req) {
   if (sweepThread_ || !valid_)
     return;
-  Sweep s;
-  Preset base = preset_;
-  base.particles = req.particles;
-  s.base = preset_to_json(base);
-  SweepAxis solvers{"solver.type", {}}, steps{"schedule.steps", {}};
-  for (const auto& v : req.solvers)
-    solvers.values.emplace_back(v);
-  for (int v : req.steps)
-    steps.values.emplace_back(v);
-  if (solvers.values.empty() || steps.values.empty()) {
-    emit sweepFailed("a sweep needs at least one solver and one step count");
-    return;
+  // Budget mode runs one sweep per method over the particle counts: each method keeps the
+  // current preset's parameters when it is the current method and its defaults otherwise, since
+  // the methods' parameters (keep, λ, iterations, …) do not carry over between them.
+  std::vector<std::pair<std::string, Sweep>> parts;
+  if (req.budget) {
+    if (preset_.reward.type.empty() || preset_.reward.type == "none") {
+      emit sweepFailed("reward vs budget compares rewards: choose a reward in the Reward panel");
+      return;
+    }
+    if (req.methods.empty() || req.counts.empty()) {
+      emit sweepFailed("a budget sweep needs at least one method and one particle count");
+      return;
+    }
+    const nlohmann::json current = preset_to_json(preset_);
+    const std::string method = preset_.particle_method.type;
+    for (const std::string& m : req.methods) {
+      Sweep s;
+      s.base = current;
+      if (m != method) {
+        s.base["particles"] = {{"count", 1}};
+        if (m != "independent")
+          s.base["particles"]["method"] = m;
+      }
+      SweepAxis counts{"particles.count", {}};
+      for (int64_t n : req.counts)
+        counts.values.emplace_back(n);
+      s.axes = {counts};
+      s.metrics = {"log_density"};
+      parts.emplace_back(m, std::move(s));
+    }
+  } else {
+    Sweep s;
+    Preset base = preset_;
+    base.particles = req.particles;
+    s.base = preset_to_json(base);
+    SweepAxis solvers{"solver.type", {}}, steps{"schedule.steps", {}};
+    for (const auto& v : req.solvers)
+      solvers.values.emplace_back(v);
+    for (int v : req.steps)
+      steps.values.emplace_back(v);
+    if (solvers.values.empty() || steps.values.empty()) {
+      emit sweepFailed("a sweep needs at least one solver and one step count");
+      return;
+    }
+    s.axes = {solvers, steps};
+    s.metrics = {req.metric};
+    parts.emplace_back("", std::move(s));
   }
-  s.axes = {solvers, steps};
-  s.metrics = {req.metric};
+  int64_t total = 0;
+  for (const auto& [m, s] : parts)
+    total += s.grid_size();
   sweepCancel_ = std::make_shared<std::atomic<bool>>(false);
   auto cancel = sweepCancel_;
   const QString metric = QString::fromStdString(req.metric);
-  sweepThread_ = QThread::create([this, s, cancel, metric] {
-    SweepOptions o;
-    o.cancel = cancel.get();
-    o.on_progress = [this](int64_t done, int64_t total) {
-      QMetaObject::invokeMethod(
-          this, [this, done, total] { emit sweepProgress(done, total); }, Qt::QueuedConnection);
-    };
+  sweepThread_ = QThread::create([this, parts, cancel, metric, total] {
     try {
-      SweepTable t = run_sweep(s, o);
+      SweepTable all;
+      int64_t before = 0;
+      for (const auto& [m, s] : parts) {
+        SweepOptions o;
+        o.cancel = cancel.get();
+        o.on_progress = [this, before, total](int64_t done, int64_t) {
+          QMetaObject::invokeMethod(
+              this, [this, done, before, total] { emit sweepProgress(before + done, total); },
+              Qt::QueuedConnection);
+        };
+        SweepTable t = run_sweep(s, o);
+        if (all.paths.empty())
+          all = t, all.rows.clear();
+        if (!m.empty() &&
+            std::find(all.paths.begin(), all.paths.end(), "particles.method") == all.paths.end())
+          all.paths.insert(all.paths.begin(), "particles.method");
+        for (SweepRow& r : t.rows) {
+          if (!m.empty())
+            r.settings["particles.method"] = m;
+          r.index = static_cast<int64_t>(all.rows.size());
+          all.rows.push_back(std::move(r));
+        }
+        all.cancelled = t.cancelled;
+        before += s.grid_size();
+        if (t.cancelled)
+          break;
+      }
+      all.grid = total;
       QMetaObject::invokeMethod(
           this,
-          [this, t, metric] {
-            sweep_ = t;
-            emit sweepFinished(t, metric, t.cancelled);
+          [this, all, metric] {
+            sweep_ = all;
+            emit sweepFinished(all, metric, all.cancelled);
           },
           Qt::QueuedConnection);
     } catch (const std::exception& e) {
@@ -411,7 +471,7 @@ void Session::startSweep(const SweepRequest& req) {
   });
   sweepThread_->start(QThread::LowPriority);
   emit sweepStarted();
-  emit sweepProgress(0, s.grid_size());
+  emit sweepProgress(0, total);
 }
 
 void Session::cancelSweep() {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -311,6 +312,21 @@ SweepTable run_sweep(const Sweep& s, const SweepOptions& o) {
       if (it == refs.end())
         it = refs.emplace(key, make_metric_reference(target, r.samples.rows(), true)).first;
       row.metrics = compute_metrics(target, r.samples, p.metrics, it->second).values;
+      // With a reward, rows compare methods at equal compute: the reward of the returned
+      // samples (final-population rows `selected`) and the model evaluations of all particles.
+      if (!r.final_reward.empty()) {
+        double sum = 0, best = -std::numeric_limits<double>::infinity();
+        const size_t n = r.selected.empty() ? r.final_reward.size() : r.selected.size();
+        for (size_t i = 0; i < n; ++i) {
+          const double v =
+              r.final_reward[r.selected.empty() ? i : static_cast<size_t>(r.selected[i])];
+          sum += v;
+          best = std::max(best, v);
+        }
+        row.metrics["reward_mean"] = sum / static_cast<double>(n);
+        row.metrics["reward_max"] = best;
+        row.metrics["nfe_total"] = static_cast<double>(r.nfe_total);
+      }
     } catch (const Cancelled&) {
       t.cancelled = true;
       break;

@@ -84,6 +84,8 @@ SweepTable run_sweep(const Sweep& s, const SweepOptions& o = {});
 
 // The output files. CSV: a comment line "# itslab.sweep/1 grid=N id=HEX shard=i/n ...", then
 // columns index, <paths…>, nfe, wall_ms, <metrics…>, error. JSON: the same fields and rows.
+// Rows of a preset with a reward add reward_mean, reward_max (of the returned samples) and
+// nfe_total (model evaluations of all particles) to their metrics.
 std::string sweep_to_csv(const SweepTable& t);
 nlohmann::json sweep_to_json(const SweepTable& t);
 SweepTable sweep_from_csv(const std::string& text, const std::string& origin);

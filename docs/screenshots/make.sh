@@ -14,4 +14,9 @@ done
   --step 12 --no-sweep --size 1280x800
 command -v convert >/dev/null &&
   convert docs/screenshots/two-moons-step12.png +dither -colors 256 PNG8:docs/screenshots/two-moons-step12.png
+# FK steering toward a disc: particles coloured by log-weight, ESS and rewards per step
+./build/app/itslab --screenshot docs/screenshots/fk-steering.png \
+  --preset eight-gaussians-fk-steering-region --step 40 --no-sweep --size 1280x800
+command -v convert >/dev/null &&
+  convert docs/screenshots/fk-steering.png +dither -colors 256 PNG8:docs/screenshots/fk-steering.png
 ls -l docs/screenshots/*.png
