@@ -79,6 +79,9 @@ public:
   virtual void sync() {}
 };
 
+// Error unless out is [n, 1] and r's vectors match x's columns (every backend's reward()).
+void check_reward_args(const Tensor& out, const Tensor& x, const RewardKernelParams& r);
+
 struct BackendChoice {
   std::unique_ptr<Backend> backend;
   std::string notice; // why the requested backend was not used, if it was not

@@ -275,19 +275,8 @@ void CpuBackend::gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelParams&
 
 void CpuBackend::reward(Tensor& out, const Tensor& x, const RewardKernelParams& r) {
   using Kind = RewardKernelParams::Kind;
-  if (out.rows() != x.rows() || out.cols() != 1)
-    throw Error("reward: output must be [n, 1]");
+  check_reward_args(out, x, r);
   const int64_t n = x.rows(), d = x.cols();
-  const auto need = [&](const std::vector<double>& v, const char* what) {
-    if (static_cast<int64_t>(v.size()) != d)
-      throw Error(std::string("reward: ") + what + " has " + std::to_string(v.size()) +
-                  " entries, the particles " + std::to_string(d) + " dimensions");
-  };
-  need(r.a, r.kind == Kind::box ? "lo" : r.kind == Kind::linear ? "a" : "centre");
-  if (r.kind == Kind::box)
-    need(r.b, "hi");
-  if ((r.kind == Kind::box || r.kind == Kind::disc) && !(r.temperature > 0))
-    throw Error("reward: temperature must be > 0");
   const float* X = data(x);
   float* o = data(out);
 #pragma omp parallel for schedule(static)

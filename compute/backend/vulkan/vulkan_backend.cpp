@@ -565,19 +565,8 @@ void VulkanBackend::gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelPara
 
 void VulkanBackend::reward(Tensor& out, const Tensor& x, const RewardKernelParams& r) {
   using Kind = RewardKernelParams::Kind;
-  if (out.rows() != x.rows() || out.cols() != 1)
-    throw Error("reward: output must be [n, 1]");
+  check_reward_args(out, x, r);
   const int64_t n = x.rows(), d = x.cols();
-  const auto need = [&](const std::vector<double>& v, const char* what) {
-    if (static_cast<int64_t>(v.size()) != d)
-      throw Error(std::string("reward: ") + what + " has " + std::to_string(v.size()) +
-                  " entries, the particles " + std::to_string(d) + " dimensions");
-  };
-  need(r.a, r.kind == Kind::box ? "lo" : r.kind == Kind::linear ? "a" : "centre");
-  if (r.kind == Kind::box)
-    need(r.b, "hi");
-  if ((r.kind == Kind::box || r.kind == Kind::disc) && !(r.temperature > 0))
-    throw Error("reward: temperature must be > 0");
   const BufferPtr& ob = buffer_of(this, out);
   const BufferPtr& xb = buffer_of(this, x);
   if (n == 0)
