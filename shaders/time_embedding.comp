@@ -1,25 +1,26 @@
 #version 450
-// Sinusoidal time embedding y[i] = [sin(s·t_i·f_k) | cos(s·t_i·f_k)], k < half, with the
-// frequencies f_k and the scale s from the host (tab[0] = s, tab[1 + k] = f_k). F64 variant:
-// double with fdlibm sin/cos (matches the CPU's libm to float rounding); otherwise float with a
-// three-part Cody–Waite reduction so large arguments keep their accuracy.
+// Sinusoidal time embedding y[i] = [cos(τ_i·f_k) | sin(τ_i·f_k)], k < half, τ_i = s·t_i, with
+// the frequencies f_k of the model file; τ and τ·f_k are rounded to float as PyTorch computes
+// them. F64 variant: fdlibm sin/cos in double (matches the CPU's libm to float rounding);
+// otherwise float with a three-part Cody–Waite reduction so large arguments keep their accuracy.
 #include "common.glsl"
 #include "real.glsl"
 
 layout(std430, binding = 0) writeonly buffer Y { float y[]; };
 layout(std430, binding = 1) readonly buffer Tv { float t[]; };
-layout(std430, binding = 2) readonly buffer Tab { real tab[]; };
-layout(push_constant) uniform PC { uint n, half_dim; } pc;
+layout(std430, binding = 2) readonly buffer Freqs { float f[]; };
+layout(push_constant) uniform PC { uint n, half_dim; float scale; } pc;
 
 void main() {
   const uint gid = global_id();
   if (gid >= pc.n * pc.half_dim) return;
   const uint row = gid / pc.half_dim, k = gid - row * pc.half_dim;
-  const real arg = (tab[0] * real(t[row])) * tab[1u + k];
+  const float tau = pc.scale * t[row];
+  const float arg = tau * f[k];
   float s, c;
 #ifdef F64
   double ds, dc;
-  dsincos(arg, ds, dc);
+  dsincos(double(arg), ds, dc);
   s = float(ds);
   c = float(dc);
 #else
@@ -33,6 +34,6 @@ void main() {
   else { s = -cr; c = sr; }
 #endif
   const uint b = row * 2u * pc.half_dim;
-  y[b + k] = s;
-  y[b + pc.half_dim + k] = c;
+  y[b + k] = c;
+  y[b + pc.half_dim + k] = s;
 }

@@ -171,6 +171,11 @@ public:
     std::vector<float> one(static_cast<size_t>(n), 1.0f);
     be.upload(ones_, one.data());
     e_ = be.alloc(n, kWidth);
+    std::vector<float> f(kWidth / 2);
+    for (int k = 0; k < kWidth / 2; ++k)
+      f[k] = static_cast<float>(std::exp(-std::log(10000.0) * k / (kWidth / 2)));
+    freqs_ = be.alloc(1, kWidth / 2);
+    be.upload(freqs_, f.data());
     for (Tensor& h : h_)
       h = be.alloc(n, kWidth);
     v_ = be.alloc(n, 2);
@@ -179,7 +184,7 @@ public:
     be_.fill_normal(x_, {7, static_cast<uint32_t>(Stream::init_noise), 0, 0});
     for (int i = 0; i < kSteps; ++i) {
       const double t = 1.0 - static_cast<double>(i) / kSteps;
-      be_.time_embedding(e_, ones_, 1000 * t);
+      be_.time_embedding(e_, ones_, 1000 * t, freqs_);
       be_.gemm_bias_act(h_[0], x_, W_[0], b_[0], Activation::silu);
       be_.lincomb(h_[0], {{&h_[0], 1.0}, {&e_, 1.0}});
       be_.gemm_bias_act(h_[1], h_[0], W_[1], b_[1], Activation::silu);
@@ -194,7 +199,7 @@ public:
 private:
   Backend& be_;
   int64_t n_;
-  Tensor W_[4], b_[4], x_, ones_, e_, h_[3], v_;
+  Tensor W_[4], b_[4], x_, ones_, freqs_, e_, h_[3], v_;
 };
 
 struct Row {

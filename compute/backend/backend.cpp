@@ -6,6 +6,7 @@
 #include "backend/vulkan/vulkan_backend.hpp"
 #endif
 
+#include <atomic>
 #include <cstdlib>
 
 namespace itslab {
@@ -102,4 +103,57 @@ void check_reward_args(const Tensor& out, const Tensor& x, const RewardKernelPar
     throw Error("reward: temperature must be > 0");
 }
 
+uint64_t Backend::next_serial() {
+  static std::atomic<uint64_t> counter{0};
+  return ++counter;
+}
+
+void check_time_embedding_args(const Tensor& y, const Tensor& t, const Tensor& freqs) {
+  const int64_t n = t.rows(), half = freqs.size();
+  if (t.cols() != 1)
+    throw Error("time_embedding: t must be [n, 1]");
+  if (half < 1)
+    throw Error("time_embedding: no frequencies");
+  if (y.rows() != n || y.cols() != 2 * half)
+    throw Error("time_embedding: y must be [" + std::to_string(n) + ", " +
+                std::to_string(2 * half) + "], is [" + std::to_string(y.rows()) + ", " +
+                std::to_string(y.cols()) + "]");
+}
+
+} // namespace itslab
+
+// Transitional: the neural-network layers are being added backend by backend; each backend
+// overrides these, after which they become pure virtual.
+namespace itslab {
+namespace {
+[[noreturn]] void missing(const Backend& be, const char* op) {
+  throw Error(std::string(op) + " is not available on the " + be.name() + " backend yet");
+}
+} // namespace
+void Backend::layer_norm(Tensor&, const Tensor&, const Tensor&, const Tensor&, double, Activation) {
+  missing(*this, "layer_norm");
+}
+void Backend::group_norm(Tensor&, const Tensor&, ImageShape, int, const Tensor&, const Tensor&,
+                         double, Activation) {
+  missing(*this, "group_norm");
+}
+void Backend::conv2d(Tensor&, const Tensor&, ImageShape, const Tensor&, const Tensor&, int, int,
+                     int, const Tensor*) {
+  missing(*this, "conv2d");
+}
+void Backend::upsample2(Tensor&, const Tensor&, ImageShape) {
+  missing(*this, "upsample2");
+}
+void Backend::maxpool2(Tensor&, const Tensor&, ImageShape) {
+  missing(*this, "maxpool2");
+}
+void Backend::concat_cols(Tensor&, const Tensor&, const Tensor&) {
+  missing(*this, "concat_cols");
+}
+void Backend::activate(Tensor&, const Tensor&, Activation) {
+  missing(*this, "activate");
+}
+void Backend::attention(Tensor&, const Tensor&, int, int, int) {
+  missing(*this, "attention");
+}
 } // namespace itslab

@@ -42,6 +42,12 @@ struct RewardKernelParams {
   double offset = 0, radius = 0, temperature = 1;
 };
 
+// An image of C channels, H rows and W columns, stored in one tensor row (NCHW).
+struct ImageShape {
+  int c = 1, h = 1, w = 1;
+  int64_t size() const { return int64_t(c) * h * w; }
+};
+
 // The array operations all solver, particle and metric arithmetic is written in.
 class Backend {
 public:
@@ -71,14 +77,55 @@ public:
   // b [1, out]; y must not alias x.
   virtual void gemm_bias_act(Tensor& y, const Tensor& x, const Tensor& W, const Tensor& b,
                              Activation act) = 0;
-  // Sinusoidal embedding of t [n, 1] into y [n, dim] (dim even, half = dim/2):
-  // y[i, k] = sin(scale·t_i·f_k), y[i, half + k] = cos(scale·t_i·f_k),
-  // f_k = exp(−ln(10000)·k/half), k < half.
-  virtual void time_embedding(Tensor& y, const Tensor& t, double scale) = 0;
+  // Sinusoidal embedding of t [n, 1] into y [n, 2·half] with the frequencies f [1, half] a model
+  // file carries, cos first (guided-diffusion's timestep_embedding): τ_i = float(scale·t_i),
+  // y[i, k] = cos(τ_i·f_k), y[i, half + k] = sin(τ_i·f_k), products rounded to float32 first.
+  virtual void time_embedding(Tensor& y, const Tensor& t, double scale, const Tensor& freqs) = 0;
+
+  // Neural-network layers (docs/model-format.md). An image row is NCHW flattened: column
+  // (c·H + y)·W + x. Outputs must not alias inputs unless the comment says so.
+  //
+  // y = act(γ ⊙ (x − μ)/√(var + eps) + β) over the columns of each row (LayerNorm, biased var);
+  // γ, β [1, cols].
+  virtual void layer_norm(Tensor& y, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                          double eps, Activation act);
+  // GroupNorm of each row's image s: statistics over the C/groups channels of a group and all
+  // their pixels (biased var), then act(γ_c·x̂ + β_c); γ, β [1, C].
+  virtual void group_norm(Tensor& y, const Tensor& x, ImageShape s, int groups, const Tensor& gamma,
+                          const Tensor& beta, double eps, Activation act);
+  // 2-D cross-correlation (PyTorch Conv2d) with zero padding: W [Cout, Cin·k·k] (the
+  // [Cout, Cin, k, k] tensor flattened), b [1, Cout], y [n, Cout·Ho·Wo] with
+  // Ho = (H + 2·pad − k)/stride + 1. row_bias [n, Cout], when given, is added to channel c of
+  // row i (a ResBlock's time embedding).
+  virtual void conv2d(Tensor& y, const Tensor& x, ImageShape s, const Tensor& W, const Tensor& b,
+                      int k, int stride, int pad, const Tensor* row_bias);
+  // Nearest-neighbour 2× upsampling: y [n, C·2H·2W].
+  virtual void upsample2(Tensor& y, const Tensor& x, ImageShape s);
+  // 2×2 max pooling, stride 2, floor (7 → 3): y [n, C·(H/2)·(W/2)].
+  virtual void maxpool2(Tensor& y, const Tensor& x, ImageShape s);
+  // y = [a | b] row by row (channel concatenation of NCHW rows).
+  virtual void concat_cols(Tensor& y, const Tensor& a, const Tensor& b);
+  // y = act(x) elementwise; y may be x.
+  virtual void activate(Tensor& y, const Tensor& x, Activation act);
+  // Multi-head self-attention over P positions: each row of qkv [n, 3·C·P] is q, k, v, each
+  // [heads, C/heads, P]; y [n, C·P] = per head softmax_j(q_iᵀk_j/√(C/heads)) v_j in the same
+  // [heads, C/heads, P] layout.
+  virtual void attention(Tensor& y, const Tensor& qkv, int channels, int heads, int positions);
+
   // Blocks until all recorded work is done (no-op on synchronous backends).
   virtual void sync() {}
+
+  // Distinct for every backend object ever created: device copies of model weights are keyed
+  // by it, so a new backend at a freed address never sees stale buffers.
+  uint64_t serial() const { return serial_; }
+
+private:
+  const uint64_t serial_ = next_serial();
+  static uint64_t next_serial();
 };
 
+// Error unless t is [n, 1], freqs has half ≥ 1 entries and y is [n, 2·half].
+void check_time_embedding_args(const Tensor& y, const Tensor& t, const Tensor& freqs);
 // Error unless out is [n, 1] and r's vectors match x's columns (every backend's reward()).
 void check_reward_args(const Tensor& out, const Tensor& x, const RewardKernelParams& r);
 

@@ -96,22 +96,23 @@ private slots:
     QVERIFY_THROWS_EXCEPTION(Error, be.gemm_bias_act(y, x, w2, b, Activation::none));
   }
 
-  // y[i] = [sin(s t_i f_k) | cos(s t_i f_k)], f_k = 10000^(−k/half).
+  // y[i] = [cos(τ_i f_k) | sin(τ_i f_k)], τ_i = s t_i, with the given frequencies.
   void timeEmbedding() {
     CpuBackend be;
     Tensor t = make(be, 2, 1, {0, 0.5f});
+    Tensor f = make(be, 1, 3, {1.0f, 0.1f, 0.01f});
     Tensor y = be.alloc(2, 6);
-    be.time_embedding(y, t, 2.0);
+    be.time_embedding(y, t, 2.0, f);
     const auto v = get(be, y);
+    const double fk[3] = {1.0f, 0.1f, 0.01f};
     for (int k = 0; k < 3; ++k) {
-      const double f = std::pow(10000.0, -k / 3.0);
-      QCOMPARE(v[k], 0.0f);
-      QCOMPARE(v[3 + k], 1.0f);
-      QVERIFY(std::abs(v[6 + k] - std::sin(2 * 0.5 * f)) < 1e-7);
-      QVERIFY(std::abs(v[9 + k] - std::cos(2 * 0.5 * f)) < 1e-7);
+      QCOMPARE(v[k], 1.0f);
+      QCOMPARE(v[3 + k], 0.0f);
+      QVERIFY(std::abs(v[6 + k] - std::cos(1.0 * fk[k])) < 1e-7);
+      QVERIFY(std::abs(v[9 + k] - std::sin(1.0 * fk[k])) < 1e-7);
     }
     Tensor odd = be.alloc(2, 5);
-    QVERIFY_THROWS_EXCEPTION(Error, be.time_embedding(odd, t, 1.0));
+    QVERIFY_THROWS_EXCEPTION(Error, be.time_embedding(odd, t, 1.0, f));
   }
 
   // "cpu" is the CPU backend; "vulkan" and "auto" give Vulkan when a device exists and else

@@ -343,14 +343,17 @@ private slots:
   void timeEmbeddingMatchesCpu() {
     const int64_t n = 3000, dim = 64;
     const auto t = data(n, 8, 0, 1);
+    std::vector<float> freqs(dim / 2);
+    for (int64_t k = 0; k < dim / 2; ++k)
+      freqs[k] = static_cast<float>(std::exp(-std::log(10000.0) * k / (dim / 2)));
     const bool was = vk_->double_precision();
     for (bool f64 : {true, false}) {
       if (!vk_->set_double_precision(f64))
         continue;
       for (double scale : {1.0, 1000.0}) {
         const auto [g, c] = both([&](Backend& be) {
-          Tensor tt = put(be, n, 1, t), y = be.alloc(n, dim);
-          be.time_embedding(y, tt, scale);
+          Tensor tt = put(be, n, 1, t), y = be.alloc(n, dim), f = put(be, 1, dim / 2, freqs);
+          be.time_embedding(y, tt, scale, f);
           return get(be, y);
         });
         for (int64_t i = 0; i < n; ++i)
@@ -367,8 +370,8 @@ private slots:
       }
     }
     vk_->set_double_precision(was);
-    Tensor tt = vk_->alloc(4, 1), odd = vk_->alloc(4, 5);
-    QVERIFY_THROWS_EXCEPTION(Error, vk_->time_embedding(odd, tt, 1.0));
+    Tensor tt = vk_->alloc(4, 1), odd = vk_->alloc(4, 5), f3 = vk_->alloc(1, 3);
+    QVERIFY_THROWS_EXCEPTION(Error, vk_->time_embedding(odd, tt, 1.0, f3));
   }
 
   // Arrays larger than one binding run in row chunks: forcing a 4 KiB binding limit must give
@@ -407,8 +410,9 @@ private slots:
              h = vk_->alloc(n, 5);
       vk_->gemm_bias_act(h, a, w, b, Activation::gelu);
       add(h);
-      Tensor emb = vk_->alloc(n, 8), tt = put(*vk_, n, 1, data(n, 10, 0, 1));
-      vk_->time_embedding(emb, tt, 3.0);
+      Tensor emb = vk_->alloc(n, 8), tt = put(*vk_, n, 1, data(n, 10, 0, 1)),
+             f4 = put(*vk_, 1, 4, data(4, 11, 0, 1));
+      vk_->time_embedding(emb, tt, 3.0, f4);
       add(emb);
       return all;
     };

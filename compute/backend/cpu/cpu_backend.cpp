@@ -357,28 +357,20 @@ void CpuBackend::gemm_bias_act(Tensor& y, const Tensor& x, const Tensor& W, cons
   }
 }
 
-void CpuBackend::time_embedding(Tensor& y, const Tensor& t, double scale) {
-  const int64_t n = t.rows(), dim = y.cols();
-  if (t.cols() != 1)
-    throw Error("time_embedding: t must be [n, 1]");
-  if (y.rows() != n)
-    throw Error("time_embedding: y has " + std::to_string(y.rows()) + " rows, t " +
-                std::to_string(n));
-  if (dim < 2 || dim % 2)
-    throw Error("time_embedding: dim must be even and ≥ 2, got " + std::to_string(dim));
-  const int64_t half = dim / 2;
-  std::vector<double> f(static_cast<size_t>(half));
-  for (int64_t k = 0; k < half; ++k)
-    f[k] = std::exp(-std::log(10000.0) * static_cast<double>(k) / static_cast<double>(half));
+void CpuBackend::time_embedding(Tensor& y, const Tensor& t, double scale, const Tensor& freqs) {
+  check_time_embedding_args(y, t, freqs);
+  const int64_t n = t.rows(), half = freqs.size(), dim = 2 * half;
   const float* tv = data(t);
+  const float* f = data(freqs);
   float* o = data(y);
+  const auto s = static_cast<float>(scale);
 #pragma omp parallel for schedule(static) if (n * half > 16384)
   for (int64_t i = 0; i < n; ++i) {
-    const double st = scale * static_cast<double>(tv[i]);
+    const float tau = s * tv[i];
     for (int64_t k = 0; k < half; ++k) {
-      const double a = st * f[k];
-      o[i * dim + k] = static_cast<float>(std::sin(a));
-      o[i * dim + half + k] = static_cast<float>(std::cos(a));
+      const float a = tau * f[k];
+      o[i * dim + k] = static_cast<float>(std::cos(static_cast<double>(a)));
+      o[i * dim + half + k] = static_cast<float>(std::sin(static_cast<double>(a)));
     }
   }
 }

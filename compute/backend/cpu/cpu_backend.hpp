@@ -23,7 +23,7 @@ public:
   void reward(Tensor& out, const Tensor& x, const RewardKernelParams& r) override;
   void gemm_bias_act(Tensor& y, const Tensor& x, const Tensor& W, const Tensor& b,
                      Activation act) override;
-  void time_embedding(Tensor& y, const Tensor& t, double scale) override;
+  void time_embedding(Tensor& y, const Tensor& t, double scale, const Tensor& freqs) override;
 
   // Direct host access for code that runs only on this backend (tests, metrics).
   static float* data(const Tensor& t);

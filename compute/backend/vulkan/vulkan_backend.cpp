@@ -638,35 +638,28 @@ void VulkanBackend::gemm_bias_act(Tensor& y, const Tensor& x, const Tensor& W, c
   });
 }
 
-void VulkanBackend::time_embedding(Tensor& y, const Tensor& t, double scale) {
-  const int64_t n = t.rows(), dim = y.cols();
-  if (t.cols() != 1)
-    throw Error("time_embedding: t must be [n, 1]");
-  if (y.rows() != n)
-    throw Error("time_embedding: y has " + std::to_string(y.rows()) + " rows, t " +
-                std::to_string(n));
-  if (dim < 2 || dim % 2)
-    throw Error("time_embedding: dim must be even and ≥ 2, got " + std::to_string(dim));
+void VulkanBackend::time_embedding(Tensor& y, const Tensor& t, double scale, const Tensor& freqs) {
+  const int64_t n = t.rows(), half = freqs.size();
+  check_time_embedding_args(y, t, freqs);
   const BufferPtr& yb = buffer_of(this, y);
   const BufferPtr& tb = buffer_of(this, t);
+  const BufferPtr& fb = buffer_of(this, freqs);
   if (n == 0)
     return;
   Impl& I = *impl_;
-  const int64_t half = dim / 2;
-  RealTable tab{I.f64, {}};
-  tab.push(scale);
-  for (int64_t k = 0; k < half; ++k)
-    tab.push(std::exp(-std::log(10000.0) * static_cast<double>(k) / static_cast<double>(half)));
+  const int64_t dim = 2 * half;
   I.rec->begin_op();
-  const vk::Param tp = I.table(tab);
   I.for_chunks(n, static_cast<uint64_t>(dim) * 4, [&](int64_t r0, int64_t rc) {
-    const uint32_t pc[2] = {static_cast<uint32_t>(rc), static_cast<uint32_t>(half)};
+    struct {
+      uint32_t n, half;
+      float scale;
+    } pc{static_cast<uint32_t>(rc), static_cast<uint32_t>(half), static_cast<float>(scale)};
     I.rec->dispatch(
         I.variant(Shader::time_embedding_f32, Shader::time_embedding_f64), {},
         {{yb, static_cast<uint64_t>(r0 * dim) * 4, static_cast<uint64_t>(rc * dim) * 4, true},
          {tb, static_cast<uint64_t>(r0) * 4, static_cast<uint64_t>(rc) * 4, false},
-         {tp.buf, tp.offset, tab.bytes(), false}},
-        pc, sizeof pc, static_cast<uint64_t>(rc * half));
+         {fb, 0, static_cast<uint64_t>(half) * 4, false}},
+        &pc, sizeof pc, static_cast<uint64_t>(rc * half));
   });
 }
 

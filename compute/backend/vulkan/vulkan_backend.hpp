@@ -50,7 +50,7 @@ public:
   void reward(Tensor& out, const Tensor& x, const RewardKernelParams& r) override;
   void gemm_bias_act(Tensor& y, const Tensor& x, const Tensor& W, const Tensor& b,
                      Activation act) override;
-  void time_embedding(Tensor& y, const Tensor& t, double scale) override;
+  void time_embedding(Tensor& y, const Tensor& t, double scale, const Tensor& freqs) override;
   void sync() override;
 
   // The raw Philox uint32 words of fill_uniform's counters, stored as float bit patterns.
