@@ -254,7 +254,7 @@ std::vector<Row> run_backend(const std::string& spec, const std::string& device,
   const Experiment e = build_experiment(p);
   RowMatrixXf ref;
   const Timing tr = time_it(repeat, [&] {
-    ref = reference_dpmpp2m(*e.model, e.grid, p.seed, p.particles, e.process->prior_scale());
+    ref = reference_dpmpp2m(*e.mixture, e.grid, p.seed, p.particles, e.process->prior_scale());
   });
   const Timing ti = time_it(repeat, [&] { sample(be, e, p); });
   const RowMatrixXf ours = sample(be, e, p).samples;

@@ -69,16 +69,16 @@ void EngineWorker::start(int gen, const Preset& p, std::shared_ptr<std::atomic<b
       it = backends_.emplace(p.backend, std::make_pair(std::move(bc.backend), bc.notice)).first;
     }
     Backend& be = *it->second.first;
-    const int d = e.model->dim();
+    const int d = e.model().dim();
     const int64_t n = p.particles;
     const int M = e.grid.steps();
 
     auto setup = std::make_shared<RunSetup>();
     setup->generation = gen;
-    setup->model =
-        p.model_class >= 0
-            ? std::make_shared<const GaussianMixture>(e.model->class_mixture(p.model_class))
-            : std::make_shared<const GaussianMixture>(*e.model);
+    // the exact mixture behind the density view: the model's (or its class's), or the data a
+    // 2-D network learned; none for image networks
+    if (e.mixture)
+      setup->model = std::make_shared<const GaussianMixture>(metric_target(e, p));
     setup->dim = d;
     setup->particles = n;
     setup->steps = M;

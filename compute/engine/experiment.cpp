@@ -93,7 +93,8 @@ ParticleParams particle_params(const Component& c) {
   return p;
 }
 
-RewardSpec reward_spec(const Component& c, const GaussianMixture& model) {
+RewardSpec reward_spec(const Component& c, const GaussianMixture* mixture,
+                       const NeuralModel* network) {
   RewardSpec r;
   r.type = c.type;
   auto list = [&](const char* k) {
@@ -115,7 +116,8 @@ RewardSpec reward_spec(const Component& c, const GaussianMixture& model) {
   if (r.type == "class_logprob" || r.type == "log_density") {
     const auto it = c.str.find("mixture");
     if (it == c.str.end() || it->second.empty()) {
-      r.mixture = model;
+      if (mixture)
+        r.mixture = *mixture;
     } else {
       try {
         r.mixture = builtin_gmm(it->second);
@@ -124,19 +126,106 @@ RewardSpec reward_spec(const Component& c, const GaussianMixture& model) {
       }
     }
   }
+  if (r.type == "classifier_logprob") {
+    const auto it = c.str.find("classifier");
+    r.classifier =
+        it == c.str.end() || it->second.empty() ? bundled_classifier_folder() : it->second;
+    if (network) {
+      r.pixel_scale = network->config().pixel_scale;
+      r.pixel_offset = network->config().pixel_offset;
+    }
+  }
   return r;
 }
+
+std::string bundled_classifier_folder() {
+  const std::string dir = bundled_models_dir();
+  return dir.empty() ? std::string("fmnist-classifier") : dir + "/fmnist-classifier";
+}
+
+GaussianMixture metric_target(const Experiment& e, const Preset& p) {
+  if (!e.mixture)
+    throw Error("'" + e.model().id() + "' has no exact mixture to compare samples with");
+  return p.model_class >= 0 ? e.mixture->class_mixture(p.model_class) : *e.mixture;
+}
+
+std::vector<std::string> default_metrics(const Experiment& e) {
+  if (e.mixture)
+    return {"frechet", "mmd", "log_density", "mode_coverage"};
+  if (e.network && e.network->config().data_shape == std::vector<int>{1, 28, 28})
+    return {"fid"};
+  return {};
+}
+
+namespace {
+
+// The model section: a mixture, or a network (with the mixture it was trained on, when it
+// names a built-in one, as the reference of metrics and density views).
+void build_model(Experiment& e, const Preset& p) {
+  if (!preset_is_network(p)) {
+    e.mixture = std::make_unique<GaussianMixture>(preset_model(p));
+    return;
+  }
+  const std::string field = p.model_path.empty() ? "model.builtin" : "model.path";
+  std::string folder;
+  try {
+    folder = preset_network_folder(p);
+    e.network = NeuralModel::load(folder);
+  } catch (const Error& err) {
+    const std::string w = err.what();
+    throw Error(w.rfind("model.", 0) == 0 ? w : field + ": " + w);
+  }
+  const std::string& trained_on = e.network->config().trained_on;
+  if (!trained_on.empty()) {
+    const auto ids = builtin_gmm_ids();
+    if (std::find(ids.begin(), ids.end(), trained_on) != ids.end())
+      e.mixture = std::make_unique<GaussianMixture>(builtin_gmm(trained_on));
+  }
+}
+
+// Metrics the model can be judged by: the mixture metrics need an exact mixture, fid and
+// class_accuracy a classifier that reads the model's images.
+void check_metrics(Experiment& e, const Preset& p, const std::vector<std::string>& metrics) {
+  for (size_t i = 0; i < metrics.size(); ++i) {
+    const std::string& m = metrics[i];
+    const std::string path = "metrics[" + std::to_string(i) + "]";
+    if (m == "fid" || m == "class_accuracy") {
+      if (!e.network || !e.network->config().is_image())
+        throw Error(path + ": '" + m + "' needs an image model (it uses classifier features)");
+      if (m == "class_accuracy" && p.model_class < 0)
+        throw Error(path + ": 'class_accuracy' needs a target class: set model.class");
+      if (!e.classifier) {
+        try {
+          e.classifier = Classifier::load(bundled_classifier_folder());
+        } catch (const Error& err) {
+          throw Error(path + ": the bundled classifier cannot be loaded: " + err.what());
+        }
+        if (e.classifier->dim() != e.model().dim())
+          throw Error(path + ": the bundled classifier reads " +
+                      std::to_string(e.classifier->dim()) +
+                      "-dimensional images, the model makes " + std::to_string(e.model().dim()));
+      }
+    } else if (!e.mixture) {
+      throw Error(path + ": '" + m + "' compares against an exact mixture, which '" +
+                  e.model().id() + "' has not" +
+                  (e.network && e.network->config().is_image() ? " (use fid)" : ""));
+    }
+  }
+}
+
+} // namespace
 
 Experiment build_experiment(const Preset& p) {
   Experiment e;
   try {
-    e.model = std::make_unique<GaussianMixture>(preset_model(p));
+    build_model(e, p);
   } catch (const Error& err) {
     rethrow_in("model", err);
   }
-  if (p.model_class >= e.model->num_classes())
-    throw Error("model.class: the model has " + std::to_string(e.model->num_classes()) +
+  if (p.model_class >= e.model().num_classes())
+    throw Error("model.class: the model has " + std::to_string(e.model().num_classes()) +
                 " classes, got class " + std::to_string(p.model_class));
+  check_metrics(e, p, p.metrics_defaulted ? default_metrics(e) : p.metrics);
   try {
     e.process = make_process(process_params(p.process));
   } catch (const Error& err) {
@@ -152,14 +241,14 @@ Experiment build_experiment(const Preset& p) {
     }
   }
   if (p.guidance.type == "cfg") {
-    if (e.model->num_classes() == 0)
+    if (e.model().num_classes() == 0)
       throw Error("guidance: cfg needs a model with class labels");
     CfgModel::Params g;
     g.scale = get(p.guidance, "scale", g.scale);
     g.rescale = get(p.guidance, "rescale", g.rescale);
     if (auto it = p.guidance.lists.find("interval"); it != p.guidance.lists.end())
       g.t_lo = it->second.at(0), g.t_hi = it->second.at(1);
-    e.guided = std::make_unique<CfgModel>(*e.model, g);
+    e.guided = std::make_unique<CfgModel>(e.model(), g);
   }
   e.solver = solver_params(p.solver);
   try {
@@ -168,7 +257,8 @@ Experiment build_experiment(const Preset& p) {
     rethrow_in("solver", err);
   }
   try {
-    e.reward = make_reward(reward_spec(p.reward, *e.model), e.model->dim());
+    e.reward =
+        make_reward(reward_spec(p.reward, e.mixture.get(), e.network.get()), e.model().dim());
   } catch (const Error& err) {
     throw Error("reward." + std::string(err.what()));
   }
@@ -188,12 +278,12 @@ Experiment build_experiment(const Preset& p) {
         throw Error("particles.second_model: unknown built-in mixture '" + id +
                     "' (built-ins: " + known + ")");
       }
-      if (e.second_model->dim() != e.model->dim())
+      if (e.second_model->dim() != e.model().dim())
         throw Error("particles.second_model: '" + id + "' has " +
                     std::to_string(e.second_model->dim()) + " dimensions, the model " +
-                    std::to_string(e.model->dim()));
+                    std::to_string(e.model().dim()));
     }
-    if (pp.target == "cfg" && e.model->num_classes() == 0)
+    if (pp.target == "cfg" && e.model().num_classes() == 0)
       throw Error("particles.target: 'cfg' needs a model with class labels");
     if (e.grid.point.size() > 0 && !(e.grid.point[0].alpha > 0) && !optimised)
       throw Error("particles.method: fkc needs α > 0 at the first grid node (flow_linear: set "
@@ -210,24 +300,26 @@ Experiment build_experiment(const Preset& p) {
   return e;
 }
 
-PresetLoad parse_checked_preset(const std::string& text, const std::string& origin) {
-  PresetLoad l = parse_preset(text, origin);
+namespace {
+PresetLoad checked(PresetLoad l, const std::string& origin) {
   try {
-    build_experiment(l.preset);
+    const Experiment e = build_experiment(l.preset);
+    if (l.preset.metrics_defaulted)
+      l.preset.metrics = default_metrics(e);
+    l.preset.metrics_defaulted = false;
   } catch (const Error& e) {
     throw Error(origin + ": invalid preset\n  " + e.what());
   }
   return l;
 }
+} // namespace
+
+PresetLoad parse_checked_preset(const std::string& text, const std::string& origin) {
+  return checked(parse_preset(text, origin), origin);
+}
 
 PresetLoad load_checked_preset(const std::string& id_or_path) {
-  PresetLoad l = load_preset_ref(id_or_path);
-  try {
-    build_experiment(l.preset);
-  } catch (const Error& e) {
-    throw Error(id_or_path + ": invalid preset\n  " + e.what());
-  }
-  return l;
+  return checked(load_preset_ref(id_or_path), id_or_path);
 }
 
 } // namespace itslab

@@ -92,7 +92,7 @@ BossCosts boss_costs(const Experiment& e, const Preset& p, const ScheduleParams&
   const Process& P = *e.process;
   const int Nc = std::max(s.candidates, 2); // positive candidate nodes
   const int64_t n = s.particles;
-  const int d = e.model->dim();
+  const int d = e.model().dim();
   BackendChoice bc = make_backend("cpu");
   Backend& be = *bc.backend;
 
@@ -200,12 +200,11 @@ struct Evaluator {
   int64_t nfe = 0;
 
   Evaluator(const Experiment& e_, const Preset& p_, const ScheduleParams& s_)
-      : e(e_), p(p_), s(s_),
-        target(p_.model_class >= 0 ? e_.model->class_mixture(p_.model_class) : *e_.model) {
+      : e(e_), p(p_), s(s_), target(metric_target(e_, p_)) {
     if (s.metric != "frechet" && s.metric != "mmd" && s.metric != "sliced_wasserstein")
       throw Error("schedule.metric: expected frechet, mmd or sliced_wasserstein, got '" + s.metric +
                   "'");
-    z = fixed_noise(*bc.backend, s.particles, e.model->dim(), kSearchSeed);
+    z = fixed_noise(*bc.backend, s.particles, e.model().dim(), kSearchSeed);
     ref = make_metric_reference(target, s.particles, false);
   }
 

@@ -1,4 +1,5 @@
 #include "engine/run.hpp"
+#include "metric/classifier_metrics.hpp"
 
 #include "core/error.hpp"
 #include "core/philox.hpp"
@@ -77,7 +78,7 @@ SampleResult sample_particles(Backend& be, const Experiment& e, const Preset& p,
   ParticleJob job;
   job.be = &be;
   job.denoiser = &e.denoiser();
-  job.model = e.model.get();
+  job.model = &e.model();
   job.second = e.second_model.get();
   job.process = e.process.get();
   job.grid = &e.grid;
@@ -120,7 +121,7 @@ SampleResult sample(Backend& be, const Experiment& e, const Preset& p, const Run
   if (e.particles.method != "independent")
     return sample_particles(be, e, p, o);
   const auto t0 = Clock::now();
-  const int d = e.model->dim();
+  const int d = e.model().dim();
   int64_t n = p.particles;
   Tensor x;
   if (o.init) {
@@ -276,6 +277,34 @@ MetricSet compute_metrics(const GaussianMixture& gmm, const RowMatrixXf& X,
   return m;
 }
 
+MetricSet experiment_metrics(Backend& be, const Experiment& e, const Preset& p,
+                             const RowMatrixXf& X, const MetricReference* ref) {
+  std::vector<std::string> mixture_names, image_names;
+  for (const std::string& m : p.metrics_defaulted ? default_metrics(e) : p.metrics)
+    (m == "fid" || m == "class_accuracy" ? image_names : mixture_names).push_back(m);
+  MetricSet m;
+  if (!mixture_names.empty()) {
+    const GaussianMixture target = metric_target(e, p);
+    m = ref ? compute_metrics(target, X, mixture_names, *ref)
+            : compute_metrics(target, X, mixture_names);
+  }
+  if (!image_names.empty()) {
+    if (!e.classifier || !e.network)
+      throw Error("metrics: fid and class_accuracy need an image network and its classifier");
+    // the classifier's normalisation x_c = pixel·scale_c + offset_c from the model's
+    const ModelConfig &mc = e.network->config(), &cc = e.classifier->config();
+    const double a = cc.pixel_scale / mc.pixel_scale, b = cc.pixel_offset - mc.pixel_offset * a;
+    const RowMatrixXf Xc =
+        a == 1 && b == 0 ? X : RowMatrixXf(((X.array() * a) + b).cast<float>().matrix());
+    for (const auto& [k, v] :
+         classifier_metrics(be, *e.classifier, Xc, image_names, p.model_class)) {
+      m.values[k] = v;
+      m.sample_sizes[k] = X.rows();
+    }
+  }
+  return m;
+}
+
 nlohmann::json RunResult::report(const Preset& p) const {
   nlohmann::json j;
   j["nfe"] = result.nfe;
@@ -383,16 +412,15 @@ RunResult run_preset(const Preset& p, const RunOptions& o) {
   r.notice = bc.notice;
   r.result = sample(*bc.backend, e, p, o);
   const auto t0 = Clock::now();
-  if (r.result.samples.rows() < 2 && !p.metrics.empty()) {
+  if (r.result.samples.rows() < 2 &&
+      !(p.metrics_defaulted ? default_metrics(e) : p.metrics).empty()) {
     // best-of-N with one group, argmax with keep = 1, ...: nothing to compare a distribution of
     r.notice += std::string(r.notice.empty() ? "" : "; ") +
                 "metrics skipped: the method returned " + std::to_string(r.result.samples.rows()) +
                 " sample(s)";
   } else {
     // A class-conditional run is judged against its own target p0(x | c).
-    r.metrics = p.model_class >= 0 ? compute_metrics(e.model->class_mixture(p.model_class),
-                                                     r.result.samples, p.metrics)
-                                   : compute_metrics(*e.model, r.result.samples, p.metrics);
+    r.metrics = experiment_metrics(*bc.backend, e, p, r.result.samples);
   }
   r.metrics_ms = ms_since(t0);
   return r;

@@ -94,6 +94,12 @@ MetricReference make_metric_reference(const GaussianMixture& gmm, int64_t n, boo
 MetricSet compute_metrics(const GaussianMixture& gmm, const RowMatrixXf& X,
                           const std::vector<std::string>& names, const MetricReference& ref);
 
+// The preset's metrics of a run's samples X: against the exact mixture (its class under
+// model.class) or, for image networks, through the classifier (fid, class_accuracy). ref, when
+// given, is the mixture reference to reuse (sweeps).
+MetricSet experiment_metrics(Backend& be, const Experiment& e, const Preset& p,
+                             const RowMatrixXf& X, const MetricReference* ref = nullptr);
+
 struct RunResult {
   SampleResult result;
   MetricSet metrics;

@@ -305,13 +305,16 @@ SweepTable run_sweep(const Sweep& s, const SweepOptions& o) {
       const SampleResult r = sample(*be, e, p, ro);
       row.nfe = r.nfe;
       row.wall_ms = r.wall_ms;
-      const GaussianMixture target =
-          p.model_class >= 0 ? e.model->class_mixture(p.model_class) : *e.model;
-      const std::string key = pj["model"].dump() + "|" + std::to_string(r.samples.rows());
-      auto it = refs.find(key);
-      if (it == refs.end())
-        it = refs.emplace(key, make_metric_reference(target, r.samples.rows(), true)).first;
-      row.metrics = compute_metrics(target, r.samples, p.metrics, it->second).values;
+      const MetricReference* ref = nullptr;
+      if (e.mixture) {
+        const std::string key = pj["model"].dump() + "|" + std::to_string(r.samples.rows());
+        auto it = refs.find(key);
+        if (it == refs.end())
+          it = refs.emplace(key, make_metric_reference(metric_target(e, p), r.samples.rows(), true))
+                   .first;
+        ref = &it->second;
+      }
+      row.metrics = experiment_metrics(*be, e, p, r.samples, ref).values;
       // With a reward, rows compare methods at equal compute: the reward of the returned
       // samples (final-population rows `selected`) and the model evaluations of all particles.
       if (!r.final_reward.empty()) {

@@ -1,4 +1,5 @@
 #include "io/preset.hpp"
+#include "model/neural_model.hpp"
 
 #include "backend/backend.hpp"
 #include "core/error.hpp"
@@ -355,12 +356,19 @@ PresetLoad parse_preset(const std::string& text, const std::string& origin) {
       v.error("seed", "must be a non-negative integer, got " + type_name(s));
   }
   if (const json* m = v.object(root, "model", "model", true)) {
-    v.check_keys(*m, "model", {"builtin", "gmm", "class"});
-    if (m->contains("builtin") == m->contains("gmm"))
-      v.error("model", "give exactly one of 'builtin' and 'gmm'");
+    v.check_keys(*m, "model", {"builtin", "gmm", "path", "class"});
+    if (m->contains("builtin") + m->contains("gmm") + m->contains("path") != 1)
+      v.error("model", "give exactly one of 'builtin', 'gmm' and 'path'");
     else if (m->contains("builtin")) {
       if (auto s = v.text(m->at("builtin"), "model.builtin"))
         p.model_builtin = *s;
+    } else if (m->contains("path")) {
+      if (auto s = v.text(m->at("path"), "model.path")) {
+        if (s->empty())
+          v.error("model.path",
+                  "empty (give the folder holding config.json and model.safetensors)");
+        p.model_path = *s;
+      }
     } else if (!m->at("gmm").is_object()) {
       v.error("model.gmm", "must be an object, got " + type_name(m->at("gmm")));
     } else {
@@ -418,8 +426,8 @@ PresetLoad parse_preset(const std::string& text, const std::string& origin) {
           const auto& names = metric_names();
           if (std::find(names.begin(), names.end(), *s) == names.end())
             v.error(path, "unknown metric '" + *s +
-                              "' (expected frechet, mmd, sliced_wasserstein, log_density or "
-                              "mode_coverage)");
+                              "' (expected frechet, mmd, sliced_wasserstein, log_density, "
+                              "mode_coverage, fid or class_accuracy)");
           else
             p.metrics.push_back(*s);
         }
@@ -427,6 +435,7 @@ PresetLoad parse_preset(const std::string& text, const std::string& origin) {
     }
   } else {
     p.metrics = {"frechet", "mmd", "log_density", "mode_coverage"};
+    p.metrics_defaulted = true;
   }
   v.check_keys(root, "",
                {"schema", "name", "seed", "model", "process", "schedule", "solver", "particles",
@@ -484,6 +493,8 @@ json preset_to_json(const Preset& p) {
     if (!g.labels.empty())
       gj["labels"] = g.labels;
     m["gmm"] = gj;
+  } else if (!p.model_path.empty()) {
+    m["path"] = p.model_path;
   } else {
     m["builtin"] = p.model_builtin;
   }
@@ -545,7 +556,31 @@ void save_preset(const Preset& p, const std::string& path) {
   write_file_atomic(path, preset_to_string(p));
 }
 
+bool preset_is_network(const Preset& p) {
+  return !p.model_path.empty() || p.model_builtin.rfind("nn/", 0) == 0;
+}
+
+std::string preset_network_folder(const Preset& p) {
+  if (!p.model_path.empty())
+    return p.model_path;
+  const std::string id = p.model_builtin.substr(3);
+  const auto ids = bundled_model_ids();
+  if (std::find(ids.begin(), ids.end(), id) == ids.end()) {
+    std::string known;
+    for (const std::string& b : ids)
+      known += (known.empty() ? "" : ", ") + std::string("nn/") + b;
+    throw Error("model.builtin: unknown bundled network '" + p.model_builtin + "' (" +
+                (known.empty() ? "no bundled models were found; set ITSLAB_MODELS to their folder"
+                               : "bundled: " + known) +
+                ")");
+  }
+  return bundled_models_dir() + "/" + id;
+}
+
 GaussianMixture preset_model(const Preset& p) {
+  if (preset_is_network(p))
+    throw Error("model: '" + (p.model_path.empty() ? p.model_builtin : p.model_path) +
+                "' is a neural network, not a mixture");
   if (p.model_gmm)
     return GaussianMixture("inline", *p.model_gmm);
   return builtin_gmm(p.model_builtin);

@@ -25,8 +25,9 @@ struct Component {
 struct Preset {
   std::string name = "Untitled";
   uint64_t seed = 0;
-  std::string model_builtin;        // e.g. "gmm/eight-gaussians"
+  std::string model_builtin;        // e.g. "gmm/eight-gaussians", or "nn/<id>" (a bundled network)
   std::optional<GmmSpec> model_gmm; // inline mixture (exclusive with model_builtin)
+  std::string model_path;           // folder of an itslab.model/1 network (exclusive with both)
   int model_class = -1;             // condition on this class; −1 = unconditional
   Component process, schedule, solver;
   Component guidance{"none", {}, {}, {}}; // optional section; "none" is not written
@@ -36,6 +37,7 @@ struct Preset {
   Component reward{"none", {}, {}, {}}; // optional section; "none" is not written
   std::string backend = "auto";
   std::vector<std::string> metrics;
+  bool metrics_defaulted = false; // "metrics" was absent: the model's defaults apply (not saved)
   // Fields this version does not know, kept (by JSON pointer) and written back on save.
   std::vector<std::pair<std::string, nlohmann::json>> unknown;
 };
@@ -60,7 +62,11 @@ void save_preset(const Preset& p, const std::string& path);
 std::vector<std::string> builtin_preset_ids();
 std::string builtin_preset_text(const std::string& id);
 
-// The model a preset names (built-in or inline), constructed and validated.
+// True when the preset's model is a neural network (model.path or a "nn/" built-in).
+bool preset_is_network(const Preset& p);
+// The folder of the preset's network: model.path, or the bundled model a "nn/<id>" names.
+std::string preset_network_folder(const Preset& p);
+// The mixture a preset names (built-in or inline), constructed and validated; Error for networks.
 GaussianMixture preset_model(const Preset& p);
 
 } // namespace itslab

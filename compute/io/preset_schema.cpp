@@ -476,6 +476,12 @@ const std::vector<TypeSpec>& reward_specs() {
       {"log_density",
        "r = log p(x), exact under a mixture",
        {free_text("mixture", "built-in mixture id (default: the preset's model)")}},
+      {"classifier_logprob",
+       "r = log p(class | x) under a trained image classifier (its logits; bundled: the "
+       "Fashion-MNIST classifier), for image models",
+       {integer("class", 0, 0, 1 << 20, "the class rewarded"),
+        free_text("classifier", "classifier model folder (default: the bundled Fashion-MNIST "
+                                "classifier)")}},
       {"expression",
        "r = an arithmetic expression of the coordinates: x0, x1, … (or x[i]; x, y in 2-D), + − * "
        "/ ^, comparisons, && || !, abs sqrt exp log sin cos tanh sigmoid softplus min max pow "
@@ -493,8 +499,9 @@ const TypeSpec* find_spec(const std::vector<TypeSpec>& specs, const std::string&
 }
 
 const std::vector<std::string>& metric_names() {
-  static const std::vector<std::string> m = {"frechet", "mmd", "sliced_wasserstein", "log_density",
-                                             "mode_coverage"};
+  static const std::vector<std::string> m = {"frechet",       "mmd",           "sliced_wasserstein",
+                                             "log_density",   "mode_coverage", "fid",
+                                             "class_accuracy"};
   return m;
 }
 

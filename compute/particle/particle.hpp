@@ -81,7 +81,7 @@ struct ParticleStepView {
 struct ParticleJob {
   Backend* be = nullptr;
   const Model* denoiser = nullptr; // the sampler's denoiser (guided when the preset has CFG)
-  const GaussianMixture* model = nullptr;
+  const Model* model = nullptr;    // the unguided model (fkc composes its scores)
   const GaussianMixture* second = nullptr; // fkc product
   const Process* process = nullptr;
   const StepGrid* grid = nullptr;

@@ -64,7 +64,7 @@ private:
 
 std::unique_ptr<CompositeModel> fkc_target(const ParticleJob& job, const ParticleParams& p) {
   if (!job.model)
-    throw Error("particles.method: fkc needs the mixture model");
+    throw Error("particles.method: fkc needs the model");
   const Model* m = job.model;
   if (p.target == "anneal") {
     if (!(p.beta > 0))

@@ -1,6 +1,7 @@
 #include "reward/reward.hpp"
 
 #include "core/error.hpp"
+#include "model/neural_model.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -54,6 +55,38 @@ private:
   std::string type_;
   GaussianMixture g_;
   int cls_;
+};
+
+// log p(c | x) of a trained classifier, evaluated on the backend; x is first mapped from the
+// sampled model's normalisation to the classifier's (both affine in the pixel value).
+class ClassifierReward final : public Reward {
+public:
+  ClassifierReward(std::unique_ptr<Classifier> c, int cls, double pixel_scale, double pixel_offset)
+      : c_(std::move(c)), cls_(cls) {
+    // x_c = (x − offset)/scale · scale_c + offset_c
+    a_ = c_->config().pixel_scale / pixel_scale;
+    b_ = c_->config().pixel_offset - pixel_offset * a_;
+  }
+  std::string type() const override { return "classifier_logprob"; }
+  void evaluate(Backend& be, const Tensor& x, std::vector<double>& out) const override {
+    Tensor r = be.alloc(x.rows(), 1);
+    if (a_ == 1 && b_ == 0) {
+      c_->log_prob(be, r, x, cls_);
+    } else {
+      Tensor xc = be.alloc(x.rows(), x.cols()), b = be.alloc(x.rows(), x.cols());
+      const std::vector<float> bh(static_cast<size_t>(x.size()), static_cast<float>(b_));
+      be.upload(b, bh.data());
+      be.lincomb(xc, {{&x, a_}, {&b, 1.0}});
+      c_->log_prob(be, r, xc, cls_);
+    }
+    const std::vector<float> h = download(be, r);
+    out.assign(h.begin(), h.end());
+  }
+
+private:
+  std::unique_ptr<Classifier> c_;
+  int cls_;
+  double a_ = 1, b_ = 0;
 };
 
 class ExpressionReward final : public Reward {
@@ -153,7 +186,8 @@ double class_log_weight(const GmmKernelParams& g, int cls) {
 } // namespace
 
 std::vector<std::string> reward_types() {
-  return {"none", "linear", "region", "distance", "class_logprob", "log_density", "expression"};
+  return {"none",          "linear",      "region",     "distance",
+          "class_logprob", "log_density", "expression", "classifier_logprob"};
 }
 
 std::vector<double> Reward::evaluate_host(Backend& be, const RowMatrixXf& X) const {
@@ -246,6 +280,23 @@ std::unique_ptr<Reward> make_reward(const RewardSpec& s, int dim) {
                     std::to_string(s.cls));
     }
     return std::make_unique<MixtureReward>(s.type, *s.mixture, s.cls);
+  }
+  if (s.type == "classifier_logprob") {
+    std::unique_ptr<Classifier> c;
+    try {
+      c = Classifier::load(s.classifier);
+    } catch (const Error& e) {
+      throw Error(std::string("classifier: ") + e.what());
+    }
+    if (c->dim() != dim)
+      throw Error("classifier: '" + c->config().name + "' reads " + std::to_string(c->dim()) +
+                  "-dimensional samples, the model makes " + std::to_string(dim));
+    if (s.cls < 0 || s.cls >= c->num_classes())
+      throw Error("class: the classifier has " + std::to_string(c->num_classes()) +
+                  " classes, got class " + std::to_string(s.cls));
+    if (!(s.pixel_scale != 0) || !std::isfinite(s.pixel_scale) || !std::isfinite(s.pixel_offset))
+      throw Error("classifier: the model's normalisation is not invertible");
+    return std::make_unique<ClassifierReward>(std::move(c), s.cls, s.pixel_scale, s.pixel_offset);
   }
   if (s.type == "expression") {
     try {

@@ -17,6 +17,7 @@ namespace itslab {
 //   distance       r = −‖x − c‖²                                     (backend kernel)
 //   class_logprob  r = log p(class | x) under a labelled mixture (exact, host)
 //   log_density    r = log p(x) under a mixture (exact, host)
+//   classifier_logprob  r = log p(class | x) under a trained image classifier (network)
 //   expression     r = a parsed arithmetic expression of the coordinates (host)
 struct RewardSpec {
   std::string type = "none";
@@ -30,6 +31,10 @@ struct RewardSpec {
   int cls = 0;                            // class_logprob
   std::string expr;                       // expression
   std::optional<GaussianMixture> mixture; // class_logprob / log_density: the mixture to use
+  std::string classifier;                 // classifier_logprob: the classifier's folder
+  // classifier_logprob: the sampled model's data normalisation x = pixel·scale + offset, mapped
+  // to the classifier's own before it sees x.
+  double pixel_scale = 1, pixel_offset = 0;
 };
 
 class Reward {
