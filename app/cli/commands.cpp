@@ -4,8 +4,12 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "engine/run.hpp"
+#include "image_grid.hpp"
 #include "io/npy.hpp"
 #include "io/preset.hpp"
+
+#include <QImage>
+#include <QString>
 
 #include <algorithm>
 #include <cmath>
@@ -68,11 +72,33 @@ void print_particle_summary(const RunResult& r, const nlohmann::json& report) {
 }
 
 struct SampleArgs {
-  std::string preset = "default", init, out, report, trajectory, backend, device;
+  std::string preset = "default", init, out, report, trajectory, backend, device, grid;
+  int grid_cols = 8;
   int64_t particles = 0;
   int repeat = 1;
   std::string seed;
 };
+
+// The first rows of image samples as a PNG tile grid, in the model's pixel scale.
+void write_grid(const SampleArgs& a, const Preset& p, const RowMatrixXf& samples) {
+  const Experiment e = build_experiment(p);
+  if (!e.network || !e.network->config().is_image())
+    throw Error("--grid: the model does not make images (it makes " +
+                std::to_string(e.model().dim()) + "-dimensional points)");
+  const ModelConfig& c = e.network->config();
+  ImageGridStyle style;
+  style.cols = a.grid_cols;
+  style.zoom = 2;
+  style.pixel_scale = c.pixel_scale;
+  style.pixel_offset = c.pixel_offset;
+  const int64_t n = std::min<int64_t>(samples.rows(), int64_t(a.grid_cols) * a.grid_cols);
+  make_parent_dirs(a.grid);
+  const QImage img =
+      image_grid(samples.topRows(n), c.data_shape[0], c.data_shape[1], c.data_shape[2], style);
+  if (!img.save(QString::fromStdString(a.grid), "PNG"))
+    throw Error("--grid: cannot write " + a.grid);
+  std::printf("  wrote %s (%lld images)\n", a.grid.c_str(), static_cast<long long>(n));
+}
 
 void run_sample(const SampleArgs& a) {
   PresetLoad l = load_checked_preset(a.preset);
@@ -151,6 +177,8 @@ void run_sample(const SampleArgs& a) {
     std::printf("  wrote %s [%zu, %lld, %lld]\n", a.trajectory.c_str(), T.size(),
                 static_cast<long long>(n), static_cast<long long>(d));
   }
+  if (!a.grid.empty())
+    write_grid(a, p, r.result.samples);
   if (!a.report.empty()) {
     make_parent_dirs(a.report);
     write_file_atomic(a.report, report.dump(2) + "\n");
@@ -187,6 +215,9 @@ void add_commands(CLI::App& app) {
   s->add_option("--particles", sa->particles, "override particles.count")
       ->check(CLI::Range(1, 1 << 24));
   s->add_option("--seed", sa->seed, "override the preset's seed");
+  s->add_option("--grid", sa->grid, "image models: write the first samples as a PNG tile grid");
+  s->add_option("--grid-cols", sa->grid_cols, "tiles per row of --grid (it shows cols² samples)")
+      ->check(CLI::Range(1, 64));
   s->add_option("--repeat", sa->repeat,
                 "also time N warm repeats of the sampling; the report gains wall_ms_warm_median")
       ->check(CLI::Range(1, 10000));
@@ -242,6 +273,7 @@ void add_commands(CLI::App& app) {
   add_sweep(app);
   add_export_schedule(app);
   add_data(app);
+  add_models(app);
 }
 
 } // namespace itslab::cli
