@@ -5,6 +5,7 @@
 #include "engine/experiment.hpp"
 #include "engine/run.hpp"
 #include "io/preset.hpp"
+#include "io/preset_schema.hpp"
 #include "model/neural_model.hpp"
 #include "reward/reward.hpp"
 
@@ -139,6 +140,36 @@ private slots:
     const double fd_vp = vp.metrics.values.at("frechet");
     qInfo("the same network under vp_linear, DPM-Solver++(2M) 24 steps: Fréchet %.4f", fd_vp);
     QVERIFY2(fd_vp < 0.05, qPrintable(QString::number(fd_vp)));
+  }
+
+  // Every bundled denoiser runs with every solver under the process it was trained for (a few
+  // steps, a few particles): finite samples of the model's shape, NFE as the solver promises.
+  void everySolverOnEveryModel() {
+    for (const std::string& id : bundled_model_ids()) {
+      if (id == "fmnist-classifier")
+        continue;
+      const bool image = id.rfind("fmnist", 0) == 0;
+      const std::unique_ptr<NeuralModel> net = NeuralModel::load(bundled_models_dir() + "/" + id);
+      const std::string process = nlohmann::json(net->config().process.type).dump();
+      for (const TypeSpec& solver : solver_specs()) {
+        const std::string text = R"({"schema": "itslab.preset/1", "seed": 1,
+          "model": {"builtin": "nn/)" +
+                                 id + R"("}, "process": {"type": )" + process +
+                                 R"(}, "schedule": {"type": "uniform", "steps": )" +
+                                 (image ? "3" : "6") + R"(}, "solver": {"type": ")" + solver.type +
+                                 R"("}, "particles": {"count": )" + (image ? "3" : "256") +
+                                 R"(}, "backend": "cpu", "metrics": []})";
+        const std::string where = id + " / " + solver.type;
+        try {
+          const RunResult r = run_preset(parse_checked_preset(text, where).preset);
+          QVERIFY2(r.result.samples.allFinite(), where.c_str());
+          QCOMPARE(r.result.samples.cols(), static_cast<Eigen::Index>(net->dim()));
+          QVERIFY2(r.result.nfe >= 3, where.c_str());
+        } catch (const Error& e) {
+          QFAIL((where + ": " + e.what()).c_str());
+        }
+      }
+    }
   }
 
   // Classifier metrics and reward on Fashion-MNIST samples; best-of-N by the classifier reward
