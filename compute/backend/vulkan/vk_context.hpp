@@ -77,7 +77,15 @@ private:
   X(reward_f64)                                                                                    \
   X(gemm_bias_act)                                                                                 \
   X(time_embedding_f32)                                                                            \
-  X(time_embedding_f64)
+  X(time_embedding_f64)                                                                            \
+  X(layer_norm)                                                                                    \
+  X(group_norm)                                                                                    \
+  X(conv2d)                                                                                        \
+  X(upsample2)                                                                                     \
+  X(maxpool2)                                                                                      \
+  X(concat_cols)                                                                                   \
+  X(activate)                                                                                      \
+  X(attention)
 
 enum class Shader : int {
 #define ITSLAB_VK_ENUM(name) name,

@@ -1,0 +1,73 @@
+// Shared-memory tiled matrix product C[m, p] = Σ_k A[m, k]·B[k, p] (m < M, p < N, k < K) with
+// A the weights `w` [M, K] row-major (nn.Linear's and Conv2d's layout). A workgroup computes a
+// BM × BN tile of C; the K loop runs in BK-deep slabs staged in shared memory, and each
+// invocation keeps a TM × TN register tile (rows ty·TM + i, columns tx + j·BN/TN, so neighbouring
+// invocations read neighbouring shared words). The workgroup size (constant 0) must be
+// (BM/TM)·(BN/TN); the host dispatches one workgroup per tile, tiles along M fastest.
+//
+// The including shader declares `w`, the push constants with `M`, `N`, `K` (via the macros
+// GEMM_M, GEMM_N, GEMM_K) and defines
+//   float load_b(uint k, uint p)        // B[k, p] for k < K, p < N
+//   void store_c(uint m, uint p, float c) // the epilogue (bias, activation, layout)
+// and B_K_CONTIGUOUS: true when B[k, p] and B[k + 1, p] are neighbours in memory (a GEMM's x),
+// false when B[k, p] and B[k, p + 1] are (a convolution's image rows), so the slab loads read
+// memory in order. Every C[m, p] sums its K products in order k = 0, 1, ..., one fused
+// multiply-add each, whatever the tile shape or row chunking, so results are the same bits.
+layout(constant_id = 2) const uint BM = 64;
+layout(constant_id = 3) const uint BN = 64;
+layout(constant_id = 4) const uint BK = 16;
+layout(constant_id = 5) const uint TM = 4;
+layout(constant_id = 6) const uint TN = 4;
+
+shared float As[BK * BM]; // As[kk·BM + mm] = A[m0 + mm, k0 + kk]
+shared float Bs[BK * BN]; // Bs[kk·BN + pp] = B[k0 + kk, p0 + pp]
+
+void main() {
+  const uint WG = (BM / TM) * (BN / TN);
+  const uint tiles_m = (GEMM_M + BM - 1u) / BM;
+  const uint group = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
+  const uint tn = group / tiles_m;
+  const uint m0 = (group - tn * tiles_m) * BM, p0 = tn * BN;
+  if (p0 >= GEMM_N) return; // the grid's padding (whole workgroups, so no barrier is skipped)
+  const uint lid = gl_LocalInvocationIndex;
+  const uint tx = lid % (BN / TN), ty = lid / (BN / TN);
+  float acc[TM * TN];
+  for (uint i = 0u; i < TM * TN; ++i) acc[i] = 0.0;
+  for (uint k0 = 0u; k0 < GEMM_K; k0 += BK) {
+    for (uint e = lid; e < BK * BM; e += WG) {
+      const uint mm = e / BK, kk = e - mm * BK; // A rows are contiguous in k
+      const uint m = m0 + mm, k = k0 + kk;
+      As[kk * BM + mm] = m < GEMM_M && k < GEMM_K ? w[m * GEMM_K + k] : 0.0;
+    }
+    for (uint e = lid; e < BK * BN; e += WG) {
+      uint kk, pp;
+      if (B_K_CONTIGUOUS) {
+        pp = e / BK;
+        kk = e - pp * BK;
+      } else {
+        kk = e / BN;
+        pp = e - kk * BN;
+      }
+      const uint p = p0 + pp, k = k0 + kk;
+      Bs[kk * BN + pp] = p < GEMM_N && k < GEMM_K ? load_b(k, p) : 0.0;
+    }
+    barrier();
+    const uint kn = min(BK, GEMM_K - k0);
+    for (uint kk = 0u; kk < kn; ++kk) {
+      float a[TM], b[TN];
+      for (uint i = 0u; i < TM; ++i) a[i] = As[kk * BM + ty * TM + i];
+      for (uint j = 0u; j < TN; ++j) b[j] = Bs[kk * BN + tx + j * (BN / TN)];
+      for (uint i = 0u; i < TM; ++i)
+        for (uint j = 0u; j < TN; ++j) acc[i * TN + j] = fma(a[i], b[j], acc[i * TN + j]);
+    }
+    barrier();
+  }
+  for (uint i = 0u; i < TM; ++i) {
+    const uint m = m0 + ty * TM + i;
+    if (m >= GEMM_M) break;
+    for (uint j = 0u; j < TN; ++j) {
+      const uint p = p0 + tx + j * (BN / TN);
+      if (p < GEMM_N) store_c(m, p, acc[i * TN + j]);
+    }
+  }
+}

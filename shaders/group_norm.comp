@@ -1,0 +1,37 @@
+#version 450
+// GroupNorm of n NCHW images, one workgroup per (image, group): the group's cg channels of hw
+// pixels are one contiguous block of L = cg·hw values; μ, then the biased variance as the mean
+// of (x − μ)² (two passes), each a strided per-invocation sum reduced in a fixed order;
+// y = act(γ_c·((x − μ)/√(var + eps)) + β_c) (activation.glsl).
+#include "common.glsl"
+
+layout(std430, binding = 0) writeonly buffer Y { float y[]; };
+layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(std430, binding = 2) readonly buffer G { float gamma[]; };
+layout(std430, binding = 3) readonly buffer Bt { float beta[]; };
+layout(constant_id = 1) const uint ACT = 0;
+layout(push_constant) uniform PC { uint n, groups, cg, hw; float eps; } pc;
+#include "activation.glsl"
+#include "wg_sum.glsl"
+
+void main() {
+  const uint item = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
+  if (item >= pc.n * pc.groups) return; // whole workgroups: no barrier is skipped
+  const uint lid = gl_LocalInvocationIndex, len = pc.cg * pc.hw, base = item * len;
+  const uint c0 = (item % pc.groups) * pc.cg; // first channel of the group
+  float s = 0.0;
+  for (uint j = lid; j < len; j += gl_WorkGroupSize.x) s += x[base + j];
+  const float mean = wg_sum(s) / float(len);
+  float q = 0.0;
+  for (uint j = lid; j < len; j += gl_WorkGroupSize.x) {
+    const float e = x[base + j] - mean;
+    q = fma(e, e, q);
+  }
+  const float inv = 1.0 / sqrt(wg_sum(q) / float(len) + pc.eps);
+  for (uint c = 0u; c < pc.cg; ++c) {
+    const float g = gamma[c0 + c], b = beta[c0 + c];
+    const uint cb = base + c * pc.hw;
+    for (uint j = lid; j < pc.hw; j += gl_WorkGroupSize.x)
+      y[cb + j] = activate(g * ((x[cb + j] - mean) * inv) + b);
+  }
+}
