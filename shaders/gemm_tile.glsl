@@ -1,24 +1,69 @@
-// Shared-memory tiled matrix product C[m, p] = Σ_k A[m, k]·B[k, p] (m < M, p < N, k < K) with
-// A the weights `w` [M, K] row-major (nn.Linear's and Conv2d's layout). A workgroup computes a
-// BM × BN tile of C; the K loop runs in BK-deep slabs staged in shared memory, and each
-// invocation keeps a TM × TN register tile (rows ty·TM + i, columns tx + j·BN/TN, so neighbouring
-// invocations read neighbouring shared words). The workgroup size (constant 0) must be
-// (BM/TM)·(BN/TN); the host dispatches one workgroup per tile, tiles along M fastest.
+// Matrix product C[m, p] = Σ_k A[m, k]·B[k, p] (m < M, p < N, k < K) with A the weights `w`
+// [M, K] row-major (nn.Linear's and Conv2d's layout), in one of two kernels:
 //
-// The including shader declares `w`, the push constants with `M`, `N`, `K` (via the macros
-// GEMM_M, GEMM_N, GEMM_K) and defines
-//   float load_b(uint k, uint p)        // B[k, p] for k < K, p < N
+// - the shared-memory tile (GPUs): a workgroup computes a BM × BN tile of C; the K loop runs in
+//   BK-deep slabs staged in shared memory, and each invocation keeps a TM × TN register tile
+//   (rows ty·TM + i, columns tx + j·BN/TN, so neighbouring invocations read neighbouring shared
+//   words). Workgroup size (BM/TM)·(BN/TN).
+// - LANES (CPU-type devices such as lavapipe, where shared memory and every load whose address
+//   differs between SIMD lanes are slow): each invocation keeps TM × TN outputs in registers
+//   (TM rows of A shared by the workgroup, TN columns of its own); lane l of a subgroup loads
+//   A[m, k0 + l] and subgroupShuffle hands each k's value to all lanes, so one load per lane
+//   serves a whole subgroup. BM = TM, BN = TN·workgroup size; the workgroup size must be a
+//   multiple of the subgroup size (all lanes active).
+//
+// The host dispatches one workgroup per BM × BN tile, tiles along M fastest. The including
+// shader declares `w`, defines GEMM_M, GEMM_N, GEMM_K and
+//   float load_b(uint k, uint p)          // B[k, p] for k < K, p < N
 //   void store_c(uint m, uint p, float c) // the epilogue (bias, activation, layout)
 // and B_K_CONTIGUOUS: true when B[k, p] and B[k + 1, p] are neighbours in memory (a GEMM's x),
-// false when B[k, p] and B[k, p + 1] are (a convolution's image rows), so the slab loads read
-// memory in order. Every C[m, p] sums its K products in order k = 0, 1, ..., one fused
-// multiply-add each, whatever the tile shape or row chunking, so results are the same bits.
+// false when B[k, p] and B[k, p + 1] are (a convolution's image rows), so slab loads read
+// memory in order. In both kernels every C[m, p] sums its K products in order k = 0, 1, ...,
+// one fused multiply-add each, so the kernels, tile shapes and row chunks give the same bits.
 layout(constant_id = 2) const uint BM = 64;
 layout(constant_id = 3) const uint BN = 64;
 layout(constant_id = 4) const uint BK = 16;
 layout(constant_id = 5) const uint TM = 4;
 layout(constant_id = 6) const uint TN = 4;
 
+#ifdef LANES
+#extension GL_KHR_shader_subgroup_shuffle : require
+
+void main() {
+  const uint WG = gl_WorkGroupSize.x;
+  const uint tiles_m = (GEMM_M + TM - 1u) / TM;
+  const uint group = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
+  const uint tn = group / tiles_m;
+  const uint m0 = (group - tn * tiles_m) * TM, p0 = tn * WG * TN;
+  if (p0 >= GEMM_N) return; // the grid's padding: whole workgroups, so subgroups stay full
+  // columns past N repeat the last one (computed, never stored): every lane takes part
+  uint ps[TN];
+  for (uint j = 0u; j < TN; ++j) ps[j] = min(p0 + gl_LocalInvocationIndex + j * WG, GEMM_N - 1u);
+  const uint sg = gl_SubgroupSize, lane = gl_SubgroupInvocationID;
+  float acc[TM * TN];
+  for (uint i = 0u; i < TM * TN; ++i) acc[i] = 0.0;
+  for (uint k0 = 0u; k0 < GEMM_K; k0 += sg) {
+    float a[TM];
+    const uint ka = k0 + lane;
+    for (uint i = 0u; i < TM; ++i) a[i] = ka < GEMM_K && m0 + i < GEMM_M ? w[(m0 + i) * GEMM_K + ka] : 0.0;
+    const uint kn = min(sg, GEMM_K - k0);
+    for (uint kk = 0u; kk < kn; ++kk) {
+      float b[TN];
+      for (uint j = 0u; j < TN; ++j) b[j] = load_b(k0 + kk, ps[j]);
+      for (uint i = 0u; i < TM; ++i) {
+        const float ai = subgroupShuffle(a[i], kk);
+        for (uint j = 0u; j < TN; ++j) acc[i * TN + j] = fma(ai, b[j], acc[i * TN + j]);
+      }
+    }
+  }
+  for (uint j = 0u; j < TN; ++j) {
+    const uint p = p0 + gl_LocalInvocationIndex + j * WG;
+    if (p >= GEMM_N) break;
+    for (uint i = 0u; i < TM; ++i)
+      if (m0 + i < GEMM_M) store_c(m0 + i, p, acc[i * TN + j]);
+  }
+}
+#else
 shared float As[BK * BM]; // As[kk·BM + mm] = A[m0 + mm, k0 + kk]
 shared float Bs[BK * BN]; // Bs[kk·BN + pp] = B[k0 + kk, p0 + pp]
 
@@ -71,3 +116,4 @@ void main() {
     }
   }
 }
+#endif

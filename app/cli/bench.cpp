@@ -211,7 +211,7 @@ struct Row {
 };
 
 std::vector<Row> run_backend(const std::string& spec, const std::string& device, int repeat,
-                             const std::vector<Workload>& workloads) {
+                             const std::vector<Workload>& workloads, bool extras) {
   BackendChoice bc = make_backend(spec, device);
   Backend& be = *bc.backend;
   std::printf("\nbackend: %s (%s)%s\n", be.name().c_str(), be.device().c_str(),
@@ -248,6 +248,8 @@ std::vector<Row> run_backend(const std::string& spec, const std::string& device,
     std::fflush(stdout);
     rows.push_back(r);
   }
+  if (!extras)
+    return rows;
 
   // Same job, hand-written: the ratio is what the Backend abstraction costs.
   const Preset p = load_checked_preset("default").preset;
@@ -266,7 +268,8 @@ std::vector<Row> run_backend(const std::string& spec, const std::string& device,
   return rows;
 }
 
-void run_bench(int repeat, const std::string& backends, const std::string& device, bool quick) {
+void run_bench(int repeat, const std::string& backends, const std::string& device, bool quick,
+               const std::string& only) {
   std::vector<Workload> workloads = {
       {"eight-gaussians dpmpp_2m 20 (default)", "default", "", 0},
       {"eight-gaussians heun 20", "default", "heun", 0},
@@ -280,6 +283,12 @@ void run_bench(int repeat, const std::string& backends, const std::string& devic
   if (quick)
     workloads = {
         workloads[0], workloads[3], {"MLP 3x256 (random weights), Euler 20", "", "", 1024}};
+  if (!only.empty()) {
+    std::erase_if(workloads,
+                  [&](const Workload& w) { return w.label.find(only) == std::string::npos; });
+    if (workloads.empty())
+      throw Error("--only: no workload label contains '" + only + "'");
+  }
   std::vector<std::string> specs;
   std::stringstream ss(backends);
   for (std::string s; std::getline(ss, s, ',');)
@@ -293,7 +302,7 @@ void run_bench(int repeat, const std::string& backends, const std::string& devic
   std::map<std::string, std::vector<Row>> results;
   for (const std::string& s : specs) {
     // one backend alive at a time: no backend's threads compete with the one being timed
-    results[s] = run_backend(s, device, repeat, workloads);
+    results[s] = run_backend(s, device, repeat, workloads, only.empty());
   }
   if (specs.size() < 2)
     return;
@@ -319,6 +328,7 @@ void add_bench(CLI::App& app) {
   auto backend = std::make_shared<std::string>("cpu");
   auto device = std::make_shared<std::string>();
   auto quick = std::make_shared<bool>(false);
+  auto only = std::make_shared<std::string>();
   CLI::App* b = app.add_subcommand("bench", "Time fixed sampling workloads");
   b->add_option("--repeat", *repeat, "timed repetitions per workload (median reported)")
       ->check(CLI::Range(1, 10000))
@@ -329,7 +339,10 @@ void add_bench(CLI::App& app) {
       ->capture_default_str();
   b->add_option("--device", *device, "Vulkan device (index, type or part of the name)");
   b->add_flag("--quick", *quick, "three small workloads only (smoke test)");
-  b->callback([=] { run_bench(*repeat, *backend, *device, *quick); });
+  b->add_option("--only", *only,
+                "only the workloads whose label contains this text (e.g. MLP); skips the "
+                "reference loop and smc-64k");
+  b->callback([=] { run_bench(*repeat, *backend, *device, *quick, *only); });
 }
 
 } // namespace itslab::cli

@@ -203,6 +203,20 @@ class TestVulkanNn : public QObject {
             .arg(qk_scale));
   }
 
+  // The GEMM kernels this device runs (gemm_bias_act, conv2d), each selected in turn by
+  // for_each_gemm_kernel, which restores the default afterwards.
+  template <class F> void for_each_gemm_kernel(F&& f) {
+    using K = VulkanBackend::GemmKernel;
+    for (K k : {K::shared_tile, K::subgroup}) {
+      if (!vk_->set_gemm_kernel(k)) {
+        qInfo("the device has no subgroup shuffles: only the shared-memory GEMM kernel tested");
+        continue;
+      }
+      f(k == K::shared_tile ? QString("shared tile") : QString("subgroup"));
+    }
+    vk_->set_gemm_kernel(K::automatic);
+  }
+
   // The same op with rows bound whole and in chunks of 64 rows (the binding limit lowered to
   // 64 of its largest rows): the same bits.
   template <class F>
@@ -295,9 +309,12 @@ private slots:
         {1, {5, 9, 6}, 7, 3, 1, 0, false},     // no padding
         {4, {2, 4, 4}, 3, 3, 1, 2, true},      // padding wider than the kernel's reach
     };
-    uint32_t seed = 100;
-    for (const ConvCase& c : cases)
-      check_conv(c, seed += 10);
+    for_each_gemm_kernel([&](const QString& kernel) {
+      qInfo("GEMM kernel: %s", qPrintable(kernel));
+      uint32_t seed = 100;
+      for (const ConvCase& c : cases)
+        check_conv(c, seed += 10);
+    });
     Tensor x = vk_->alloc(2, 3 * 16), w = vk_->alloc(4, 3 * 9), b = vk_->alloc(1, 4),
            y = vk_->alloc(2, 4 * 16), bad = vk_->alloc(1, 4);
     vk_->conv2d(y, x, {3, 4, 4}, w, b, 3, 1, 1, nullptr);
@@ -355,6 +372,48 @@ private slots:
     QVERIFY_THROWS_EXCEPTION(Error, vk_->upsample2(y, x, {3, 2, 3}));
     QVERIFY_THROWS_EXCEPTION(Error, vk_->maxpool2(y, x, {3, 2, 2}));
     QVERIFY_THROWS_EXCEPTION(Error, vk_->concat_cols(small, x, x));
+  }
+
+  // Both GEMM kernels sum every output's products in the same order: gemm_bias_act on the
+  // MLP's layer shapes and odd ones, and conv2d on U-Net layers, give the same bits with either.
+  void gemmKernelsGiveTheSameBits() {
+    const struct {
+      int64_t n, in, out;
+    } gemms[] = {{257, 256, 256}, {300, 2, 256}, {129, 256, 2}, {7, 129, 65}, {1, 3, 1}};
+    for (const auto& g : gemms) {
+      const auto X = data(g.n * g.in, 91), Wv = data(g.out * g.in, 92, -0.3f, 0.3f),
+                 B = data(g.out, 93);
+      std::vector<std::vector<float>> outs;
+      for_each_gemm_kernel([&](const QString&) {
+        Tensor x = put(*vk_, g.n, g.in, X), w = put(*vk_, g.out, g.in, Wv),
+               b = put(*vk_, 1, g.out, B), y = vk_->alloc(g.n, g.out);
+        vk_->gemm_bias_act(y, x, w, b, Activation::silu);
+        outs.push_back(get(*vk_, y));
+      });
+      for (size_t i = 1; i < outs.size(); ++i)
+        expect_bits(outs[i], outs[0],
+                    QString("gemm_bias_act %1x%2 -> %3").arg(g.n).arg(g.in).arg(g.out));
+    }
+    const ConvCase convs[] = {{3, {32, 28, 28}, 64, 3, 1, 1, true},
+                              {2, {64, 14, 14}, 64, 3, 2, 1, false},
+                              {3, {7, 9, 5}, 11, 1, 1, 0, false}};
+    for (const ConvCase& c : convs) {
+      const int64_t kk = int64_t(c.s.c) * c.k * c.k;
+      const int64_t ho = (c.s.h + 2 * c.pad - c.k) / c.stride + 1,
+                    wo = (c.s.w + 2 * c.pad - c.k) / c.stride + 1;
+      const auto X = data(c.n * c.s.size(), 94), Wv = data(c.cout * kk, 95, -0.3f, 0.3f),
+                 B = data(c.cout, 96), R = data(c.n * c.cout, 97);
+      std::vector<std::vector<float>> outs;
+      for_each_gemm_kernel([&](const QString&) {
+        Tensor x = put(*vk_, c.n, c.s.size(), X), w = put(*vk_, c.cout, kk, Wv),
+               b = put(*vk_, 1, c.cout, B), r = put(*vk_, c.n, c.cout, R),
+               y = vk_->alloc(c.n, c.cout * ho * wo);
+        vk_->conv2d(y, x, c.s, w, b, c.k, c.stride, c.pad, c.row_bias ? &r : nullptr);
+        outs.push_back(get(*vk_, y));
+      });
+      for (size_t i = 1; i < outs.size(); ++i)
+        expect_bits(outs[i], outs[0], QString("conv2d %1 channels").arg(c.s.c));
+    }
   }
 
   // activate, out of place and in place (y = x), every activation.
@@ -416,18 +475,19 @@ private slots:
                              return y;
                            }),
                            "group_norm");
-    for (int stride : {1, 2}) {
-      const int64_t cout = 16, ho = (s.h - 1) / stride + 1, wo = (s.w - 1) / stride + 1;
-      same_bits_when_chunked(
-          std::max(d, cout * ho * wo) * 4, run([&](Tensor& x) {
-            Tensor w = put(*vk_, cout, s.c * 9, data(cout * s.c * 9, 86, -0.3f, 0.3f)),
-                   b = put(*vk_, 1, cout, data(cout, 87)),
-                   r = put(*vk_, n, cout, data(n * cout, 88)), y = vk_->alloc(n, cout * ho * wo);
-            vk_->conv2d(y, x, s, w, b, 3, stride, 1, &r);
-            return y;
-          }),
-          QString("conv2d stride %1").arg(stride));
-    }
+    for (int stride : {1, 2})
+      for_each_gemm_kernel([&](const QString& kernel) {
+        const int64_t cout = 16, ho = (s.h - 1) / stride + 1, wo = (s.w - 1) / stride + 1;
+        same_bits_when_chunked(
+            std::max(d, cout * ho * wo) * 4, run([&](Tensor& x) {
+              Tensor w = put(*vk_, cout, s.c * 9, data(cout * s.c * 9, 86, -0.3f, 0.3f)),
+                     b = put(*vk_, 1, cout, data(cout, 87)),
+                     r = put(*vk_, n, cout, data(n * cout, 88)), y = vk_->alloc(n, cout * ho * wo);
+              vk_->conv2d(y, x, s, w, b, 3, stride, 1, &r);
+              return y;
+            }),
+            QString("conv2d stride %1, %2 kernel").arg(stride).arg(kernel));
+      });
     same_bits_when_chunked(4 * d * 4, run([&](Tensor& x) {
                              Tensor y = vk_->alloc(n, 4 * d);
                              vk_->upsample2(y, x, s);

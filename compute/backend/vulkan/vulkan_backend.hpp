@@ -87,6 +87,12 @@ public:
   // lavapipe, where all memory is host-visible).
   void set_force_staging(bool on);
 
+  // The kernel of gemm_bias_act and conv2d: a shared-memory tile (GPUs) or register tiles fed
+  // by subgroup shuffles (the default on CPU-type devices, whose shared memory is slow). Both
+  // give the same bits; tests run each. False when the device cannot run the one asked for.
+  enum class GemmKernel { automatic, shared_tile, subgroup };
+  bool set_gemm_kernel(GemmKernel k);
+
   // Validation messages (ITSLAB_VK_VALIDATION=1) seen in this process so far.
   static int validation_errors();
   static int validation_warnings();
