@@ -1,8 +1,8 @@
 #version 450
 // Multi-head self-attention, one workgroup per (row, head). A row of qkv is q, k, v, each
 // [heads, D, P]; the head's k and v are staged in shared memory, then each invocation takes
-// query positions i and computes s_j = (Σ_c q[c, i]·k[c, j]) / √D, the softmax with its
-// maximum subtracted (no overflow for any logits), and y[h, c, i] = Σ_j e_j·v[c, j] / Σ_j e_j.
+// query positions i and computes s_j = (Σ_c q[c, i]·k[c, j]) / √D, the softmax weights
+// e_j = exp(s_j − max_j s_j) (no overflow for any logits) and y[h, c, i] = Σ_j e_j·v[c, j] / Σ_j e_j.
 // P (positions) and D (head dimension) are specialization constants.
 #include "common.glsl"
 
@@ -26,25 +26,27 @@ void main() {
     vs[e] = qkv[v0 + e];
   }
   barrier();
+  const uint o0 = row * cp + h * D * P;
   for (uint i = lid; i < P; i += gl_WorkGroupSize.x) {
-    float s[P];
+    float q[D];
+    for (uint c = 0u; c < D; ++c) q[c] = qkv[q0 + c * P + i];
+    // the logits twice (their maximum, then the weights) instead of a per-invocation array of
+    // P of them, which lavapipe would index lane by lane; the same values both times
     float m = uintBitsToFloat(0xff800000u); // −∞
     for (uint j = 0u; j < P; ++j) {
       float dot = 0.0;
-      for (uint c = 0u; c < D; ++c) dot = fma(qkv[q0 + c * P + i], ks[c * P + j], dot);
-      s[j] = dot / pc.sqrt_d;
-      m = max(m, s[j]);
+      for (uint c = 0u; c < D; ++c) dot = fma(q[c], ks[c * P + j], dot);
+      m = max(m, dot / pc.sqrt_d);
     }
-    float sum = 0.0;
+    float sum = 0.0, o[D];
+    for (uint c = 0u; c < D; ++c) o[c] = 0.0;
     for (uint j = 0u; j < P; ++j) {
-      s[j] = exp(s[j] - m);
-      sum += s[j];
+      float dot = 0.0;
+      for (uint c = 0u; c < D; ++c) dot = fma(q[c], ks[c * P + j], dot);
+      const float e = exp(dot / pc.sqrt_d - m);
+      sum += e;
+      for (uint c = 0u; c < D; ++c) o[c] = fma(e, vs[c * P + j], o[c]);
     }
-    const uint o0 = row * cp + h * D * P;
-    for (uint c = 0u; c < D; ++c) {
-      float o = 0.0;
-      for (uint j = 0u; j < P; ++j) o = fma(s[j], vs[c * P + j], o);
-      y[o0 + c * P + i] = o / sum;
-    }
+    for (uint c = 0u; c < D; ++c) y[o0 + c * P + i] = o[c] / sum;
   }
 }

@@ -21,13 +21,18 @@ layout(push_constant) uniform PC { uint n, cin, h, w, cout, ho, wo, pad; } pc;
 #define GEMM_K (pc.cin * KS * KS)
 const bool B_K_CONTIGUOUS = false;
 
-float load_b(uint k, uint p) {
-  const uint ci = k / (KS * KS), kr = k - ci * (KS * KS), ky = kr / KS, kx = kr - ky * KS;
+// An output pixel: its image's offset in x and the top-left input pixel of its window.
+struct BCol { uint image; int iy0, ix0; };
+BCol b_col(uint p) {
   const uint hw = pc.ho * pc.wo, i = p / hw, pr = p - i * hw, oy = pr / pc.wo, ox = pr - oy * pc.wo;
-  // unsigned: a row or column left of the image wraps to a huge value
-  const uint iy = oy * STRIDE + ky - pc.pad, ix = ox * STRIDE + kx - pc.pad;
-  if (iy >= pc.h || ix >= pc.w) return 0.0;
-  return x[((i * pc.cin + ci) * pc.h + iy) * pc.w + ix];
+  return BCol(i * pc.cin * pc.h * pc.w, int(oy * STRIDE) - int(pc.pad), int(ox * STRIDE) - int(pc.pad));
+}
+
+float load_b(uint k, BCol c) {
+  const uint ci = k / (KS * KS), kr = k - ci * (KS * KS), ky = kr / KS, kx = kr - ky * KS;
+  const int iy = c.iy0 + int(ky), ix = c.ix0 + int(kx);
+  if (iy < 0 || ix < 0 || iy >= int(pc.h) || ix >= int(pc.w)) return 0.0;
+  return x[c.image + (ci * pc.h + uint(iy)) * pc.w + uint(ix)];
 }
 
 void store_c(uint co, uint p, float c) {

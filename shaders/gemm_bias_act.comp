@@ -16,6 +16,8 @@ layout(push_constant) uniform PC { uint n, in_dim, out_dim; } pc;
 #define GEMM_N pc.n
 #define GEMM_K pc.in_dim
 const bool B_K_CONTIGUOUS = true;
-float load_b(uint k, uint r) { return x[r * pc.in_dim + k]; }
+struct BCol { uint row; }; // the offset of x's row
+BCol b_col(uint r) { return BCol(r * pc.in_dim); }
+float load_b(uint k, BCol c) { return x[c.row + k]; }
 void store_c(uint o, uint r, float c) { y[r * pc.out_dim + o] = activate(c + bias[o]); }
 #include "gemm_tile.glsl"

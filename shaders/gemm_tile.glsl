@@ -13,8 +13,9 @@
 //   multiple of the subgroup size (all lanes active).
 //
 // The host dispatches one workgroup per BM × BN tile, tiles along M fastest. The including
-// shader declares `w`, defines GEMM_M, GEMM_N, GEMM_K and
-//   float load_b(uint k, uint p)          // B[k, p] for k < K, p < N
+// shader declares `w`, defines GEMM_M, GEMM_N, GEMM_K, a struct BCol and
+//   BCol b_col(uint p)                    // what column p's loads need (its divisions, once)
+//   float load_b(uint k, BCol c)          // B[k, p] for k < K, c = b_col(p), p < N
 //   void store_c(uint m, uint p, float c) // the epilogue (bias, activation, layout)
 // and B_K_CONTIGUOUS: true when B[k, p] and B[k + 1, p] are neighbours in memory (a GEMM's x),
 // false when B[k, p] and B[k, p + 1] are (a convolution's image rows), so slab loads read
@@ -37,8 +38,8 @@ void main() {
   const uint m0 = (group - tn * tiles_m) * TM, p0 = tn * WG * TN;
   if (p0 >= GEMM_N) return; // the grid's padding: whole workgroups, so subgroups stay full
   // columns past N repeat the last one (computed, never stored): every lane takes part
-  uint ps[TN];
-  for (uint j = 0u; j < TN; ++j) ps[j] = min(p0 + gl_LocalInvocationIndex + j * WG, GEMM_N - 1u);
+  BCol cols[TN];
+  for (uint j = 0u; j < TN; ++j) cols[j] = b_col(min(p0 + gl_LocalInvocationIndex + j * WG, GEMM_N - 1u));
   const uint sg = gl_SubgroupSize, lane = gl_SubgroupInvocationID;
   float acc[TM * TN];
   for (uint i = 0u; i < TM * TN; ++i) acc[i] = 0.0;
@@ -49,7 +50,7 @@ void main() {
     const uint kn = min(sg, GEMM_K - k0);
     for (uint kk = 0u; kk < kn; ++kk) {
       float b[TN];
-      for (uint j = 0u; j < TN; ++j) b[j] = load_b(k0 + kk, ps[j]);
+      for (uint j = 0u; j < TN; ++j) b[j] = load_b(k0 + kk, cols[j]);
       for (uint i = 0u; i < TM; ++i) {
         const float ai = subgroupShuffle(a[i], kk);
         for (uint j = 0u; j < TN; ++j) acc[i * TN + j] = fma(ai, b[j], acc[i * TN + j]);
@@ -94,7 +95,7 @@ void main() {
         pp = e - kk * BN;
       }
       const uint p = p0 + pp, k = k0 + kk;
-      Bs[kk * BN + pp] = p < GEMM_N && k < GEMM_K ? load_b(k, p) : 0.0;
+      Bs[kk * BN + pp] = p < GEMM_N && k < GEMM_K ? load_b(k, b_col(p)) : 0.0;
     }
     barrier();
     const uint kn = min(BK, GEMM_K - k0);
