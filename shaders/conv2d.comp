@@ -9,11 +9,12 @@
 layout(std430, binding = 0) writeonly buffer Y { float y[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) readonly buffer W { float w[]; };
+layout(std430, binding = 2) readonly buffer W4 { vec4 w4[]; };
 layout(std430, binding = 3) readonly buffer B { float bias[]; };
 layout(std430, binding = 4) readonly buffer RB { float row_bias[]; };
 layout(constant_id = 1) const uint KS = 3;
-layout(constant_id = 7) const uint STRIDE = 1;
-layout(constant_id = 8) const bool ROW_BIAS = false;
+layout(constant_id = 8) const uint STRIDE = 1;
+layout(constant_id = 9) const bool ROW_BIAS = false;
 layout(push_constant) uniform PC { uint n, cin, h, w, cout, ho, wo, pad; } pc;
 
 #define GEMM_M pc.cout
@@ -33,6 +34,10 @@ float load_b(uint k, BCol c) {
   const int iy = c.iy0 + int(ky), ix = c.ix0 + int(kx);
   if (iy < 0 || ix < 0 || iy >= int(pc.h) || ix >= int(pc.w)) return 0.0;
   return x[c.image + (ci * pc.h + uint(iy)) * pc.w + uint(ix)];
+}
+
+vec4 load_b4(uint k, BCol c) {
+  return vec4(load_b(k, c), load_b(k + 1u, c), load_b(k + 2u, c), load_b(k + 3u, c));
 }
 
 void store_c(uint co, uint p, float c) {

@@ -6,7 +6,9 @@
 
 layout(std430, binding = 0) writeonly buffer Y { float y[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer X4 { vec4 x4[]; };
 layout(std430, binding = 2) readonly buffer W { float w[]; };
+layout(std430, binding = 2) readonly buffer W4 { vec4 w4[]; };
 layout(std430, binding = 3) readonly buffer B { float bias[]; };
 layout(constant_id = 1) const uint ACT = 0;
 layout(push_constant) uniform PC { uint n, in_dim, out_dim; } pc;
@@ -19,5 +21,6 @@ const bool B_K_CONTIGUOUS = true;
 struct BCol { uint row; }; // the offset of x's row
 BCol b_col(uint r) { return BCol(r * pc.in_dim); }
 float load_b(uint k, BCol c) { return x[c.row + k]; }
+vec4 load_b4(uint k, BCol c) { return x4[(c.row + k) / 4u]; }
 void store_c(uint o, uint r, float c) { y[r * pc.out_dim + o] = activate(c + bias[o]); }
 #include "gemm_tile.glsl"

@@ -16,6 +16,8 @@
 // shader declares `w`, defines GEMM_M, GEMM_N, GEMM_K, a struct BCol and
 //   BCol b_col(uint p)                    // what column p's loads need (its divisions, once)
 //   float load_b(uint k, BCol c)          // B[k, p] for k < K, c = b_col(p), p < N
+//   vec4 load_b4(uint k, BCol c)          // B[k .. k + 3, p] for k % 4 = 0 (VEC4 only)
+// with `w4`, a vec4 view of `w`.
 //   void store_c(uint m, uint p, float c) // the epilogue (bias, activation, layout)
 // and B_K_CONTIGUOUS: true when B[k, p] and B[k + 1, p] are neighbours in memory (a GEMM's x),
 // false when B[k, p] and B[k, p + 1] are (a convolution's image rows), so slab loads read
@@ -26,6 +28,7 @@ layout(constant_id = 3) const uint BN = 64;
 layout(constant_id = 4) const uint BK = 16;
 layout(constant_id = 5) const uint TM = 4;
 layout(constant_id = 6) const uint TN = 4;
+layout(constant_id = 7) const bool VEC4 = false; // K % 4 = 0: the LANES kernel loads float4s
 
 #ifdef LANES
 #extension GL_KHR_shader_subgroup_shuffle : require
@@ -43,17 +46,37 @@ void main() {
   const uint sg = gl_SubgroupSize, lane = gl_SubgroupInvocationID;
   float acc[TM * TN];
   for (uint i = 0u; i < TM * TN; ++i) acc[i] = 0.0;
-  for (uint k0 = 0u; k0 < GEMM_K; k0 += sg) {
-    float a[TM];
-    const uint ka = k0 + lane;
-    for (uint i = 0u; i < TM; ++i) a[i] = ka < GEMM_K && m0 + i < GEMM_M ? w[(m0 + i) * GEMM_K + ka] : 0.0;
-    const uint kn = min(sg, GEMM_K - k0);
-    for (uint kk = 0u; kk < kn; ++kk) {
-      float b[TN];
-      for (uint j = 0u; j < TN; ++j) b[j] = load_b(k0 + kk, cols[j]);
-      for (uint i = 0u; i < TM; ++i) {
-        const float ai = subgroupShuffle(a[i], kk);
-        for (uint j = 0u; j < TN; ++j) acc[i * TN + j] = fma(ai, b[j], acc[i * TN + j]);
+  if (VEC4) {
+    // lavapipe loads storage buffers lane by lane, all components of a vector in one visit:
+    // float4 loads cost little more than float ones
+    for (uint k0 = 0u; k0 < GEMM_K; k0 += 4u * sg) {
+      vec4 a[TM];
+      const uint ka = k0 + 4u * lane;
+      for (uint i = 0u; i < TM; ++i) a[i] = ka < GEMM_K && m0 + i < GEMM_M ? w4[((m0 + i) * GEMM_K + ka) / 4u] : vec4(0.0);
+      const uint kn = min(4u * sg, GEMM_K - k0);
+      for (uint kk = 0u; kk < kn; kk += 4u) {
+        vec4 b[TN];
+        for (uint j = 0u; j < TN; ++j) b[j] = load_b4(k0 + kk, cols[j]);
+        for (uint q = 0u; q < 4u; ++q)
+          for (uint i = 0u; i < TM; ++i) {
+            const float ai = subgroupShuffle(a[i][q], kk / 4u);
+            for (uint j = 0u; j < TN; ++j) acc[i * TN + j] = fma(ai, b[j][q], acc[i * TN + j]);
+          }
+      }
+    }
+  } else {
+    for (uint k0 = 0u; k0 < GEMM_K; k0 += sg) {
+      float a[TM];
+      const uint ka = k0 + lane;
+      for (uint i = 0u; i < TM; ++i) a[i] = ka < GEMM_K && m0 + i < GEMM_M ? w[(m0 + i) * GEMM_K + ka] : 0.0;
+      const uint kn = min(sg, GEMM_K - k0);
+      for (uint kk = 0u; kk < kn; ++kk) {
+        float b[TN];
+        for (uint j = 0u; j < TN; ++j) b[j] = load_b(k0 + kk, cols[j]);
+        for (uint i = 0u; i < TM; ++i) {
+          const float ai = subgroupShuffle(a[i], kk);
+          for (uint j = 0u; j < TN; ++j) acc[i * TN + j] = fma(ai, b[j], acc[i * TN + j]);
+        }
       }
     }
   }
