@@ -12,7 +12,10 @@ layout(constant_id = 1) const uint P = 49;
 layout(constant_id = 2) const uint D = 32;
 layout(push_constant) uniform PC { uint n, heads; float sqrt_d; } pc;
 
-shared float ks[D * P], vs[D * P];
+// k and v of position j as D4 float4s over the channels, zero past D: lavapipe reads shared
+// memory lane by lane but a whole vector per visit, so the inner loops load float4s
+const uint D4 = (D + 3u) / 4u;
+shared vec4 ks[P * D4], vs[P * D4];
 
 void main() {
   const uint item = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
@@ -21,32 +24,50 @@ void main() {
   const uint cp = pc.heads * D * P; // C·P
   const uint q0 = row * 3u * cp + h * D * P, k0 = q0 + cp, v0 = q0 + 2u * cp;
   const uint lid = gl_LocalInvocationIndex;
-  for (uint e = lid; e < D * P; e += gl_WorkGroupSize.x) {
-    ks[e] = qkv[k0 + e];
-    vs[e] = qkv[v0 + e];
+  for (uint e = lid; e < P * D4; e += gl_WorkGroupSize.x) {
+    const uint j = e / D4, c = 4u * (e - j * D4);
+    vec4 kv = vec4(0.0), vv = vec4(0.0);
+    for (uint t = 0u; t < 4u; ++t)
+      if (c + t < D) {
+        kv[t] = qkv[k0 + (c + t) * P + j];
+        vv[t] = qkv[v0 + (c + t) * P + j];
+      }
+    ks[e] = kv;
+    vs[e] = vv;
   }
   barrier();
   const uint o0 = row * cp + h * D * P;
   for (uint i = lid; i < P; i += gl_WorkGroupSize.x) {
-    float q[D];
-    for (uint c = 0u; c < D; ++c) q[c] = qkv[q0 + c * P + i];
+    vec4 q[D4];
+    for (uint c4 = 0u; c4 < D4; ++c4)
+      for (uint t = 0u; t < 4u; ++t) q[c4][t] = 4u * c4 + t < D ? qkv[q0 + (4u * c4 + t) * P + i] : 0.0;
     // the logits twice (their maximum, then the weights) instead of a per-invocation array of
-    // P of them, which lavapipe would index lane by lane; the same values both times
+    // P of them, which lavapipe would index lane by lane; the same values both times. Channels
+    // past D add 0·0 exactly.
     float m = uintBitsToFloat(0xff800000u); // −∞
     for (uint j = 0u; j < P; ++j) {
       float dot = 0.0;
-      for (uint c = 0u; c < D; ++c) dot = fma(q[c], ks[c * P + j], dot);
+      for (uint c4 = 0u; c4 < D4; ++c4) {
+        const vec4 k = ks[j * D4 + c4];
+        for (uint t = 0u; t < 4u; ++t) dot = fma(q[c4][t], k[t], dot);
+      }
       m = max(m, dot / pc.sqrt_d);
     }
-    float sum = 0.0, o[D];
-    for (uint c = 0u; c < D; ++c) o[c] = 0.0;
+    float sum = 0.0;
+    vec4 o[D4];
+    for (uint c4 = 0u; c4 < D4; ++c4) o[c4] = vec4(0.0);
     for (uint j = 0u; j < P; ++j) {
       float dot = 0.0;
-      for (uint c = 0u; c < D; ++c) dot = fma(q[c], ks[c * P + j], dot);
+      for (uint c4 = 0u; c4 < D4; ++c4) {
+        const vec4 k = ks[j * D4 + c4];
+        for (uint t = 0u; t < 4u; ++t) dot = fma(q[c4][t], k[t], dot);
+      }
       const float e = exp(dot / pc.sqrt_d - m);
       sum += e;
-      for (uint c = 0u; c < D; ++c) o[c] = fma(e, vs[c * P + j], o[c]);
+      for (uint c4 = 0u; c4 < D4; ++c4) o[c4] = fma(vec4(e), vs[j * D4 + c4], o[c4]);
     }
-    for (uint c = 0u; c < D; ++c) y[o0 + c * P + i] = o[c] / sum;
+    for (uint c4 = 0u; c4 < D4; ++c4)
+      for (uint t = 0u; t < 4u; ++t)
+        if (4u * c4 + t < D) y[o0 + (4u * c4 + t) * P + i] = o[c4][t] / sum;
   }
 }

@@ -436,13 +436,14 @@ private slots:
     QVERIFY_THROWS_EXCEPTION(Error, vk_->activate(y, x, Activation::relu));
   }
 
-  // The U-Net's attention (4 heads of 32 channels at 7×7 positions), odd head counts and
-  // positions, and logits in the thousands, where a softmax without its maximum subtracted
-  // overflows to inf/NaN.
+  // The U-Net's attention (4 heads of 32 channels at 7×7 positions), odd head counts, head
+  // dimensions and positions, and logits in the thousands, where a softmax without its maximum
+  // subtracted overflows to inf/NaN.
   void attentionMatchesReference() {
     check_attention(3, 128, 4, 49, 1.0f, 71);
     check_attention(2, 12, 3, 5, 1.0f, 72);
     check_attention(1, 8, 1, 70, 1.0f, 73);
+    check_attention(3, 10, 2, 7, 1.0f, 75); // head dimension 5: not a multiple of 4
     check_attention(2, 128, 4, 49, 30.0f, 74);
     Tensor qkv = vk_->alloc(2, 3 * 8 * 4), y = vk_->alloc(2, 8 * 4);
     QVERIFY_THROWS_EXCEPTION(Error, vk_->attention(y, qkv, 8, 3, 4)); // 8 % 3 ≠ 0

@@ -956,7 +956,7 @@ void VulkanBackend::attention(Tensor& y, const Tensor& qkv, int channels, int he
   Impl& I = *impl_;
   const uint32_t hd = u32(channels / heads);
   // a head's keys and values are staged in shared memory
-  const uint64_t shared = 2 * bytes(int64_t(hd) * positions);
+  const uint64_t shared = 2 * 16 * static_cast<uint64_t>((hd + 3) / 4) * positions;
   if (shared > I.dev->props.limits.maxComputeSharedMemorySize)
     throw Error("attention: " + std::to_string(positions) + " positions × head dimension " +
                 std::to_string(hd) + " need " + std::to_string(shared) +
