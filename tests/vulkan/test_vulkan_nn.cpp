@@ -489,6 +489,16 @@ private slots:
             }),
             QString("conv2d stride %1, %2 kernel").arg(stride).arg(kernel));
       });
+    for_each_gemm_kernel([&](const QString& kernel) {
+      const int64_t out = 48; // 240 inputs: the float4 loads of the subgroup kernel
+      same_bits_when_chunked(d * 4, run([&](Tensor& x) {
+                               Tensor w = put(*vk_, out, d, data(out * d, 90, -0.1f, 0.1f)),
+                                      b = put(*vk_, 1, out, data(out, 91)), y = vk_->alloc(n, out);
+                               vk_->gemm_bias_act(y, x, w, b, Activation::gelu);
+                               return y;
+                             }),
+                             "gemm_bias_act, " + kernel + " kernel");
+    });
     same_bits_when_chunked(4 * d * 4, run([&](Tensor& x) {
                              Tensor y = vk_->alloc(n, 4 * d);
                              vk_->upsample2(y, x, s);
