@@ -770,7 +770,7 @@ void VulkanBackend::layer_norm(Tensor& y, const Tensor& x, const Tensor& gamma, 
       uint32_t n, d;
       float eps;
     } pc{u32(rc), u32(d), static_cast<float>(eps)};
-    I.rec->dispatch(Shader::layer_norm, {static_cast<uint32_t>(act)},
+    I.rec->dispatch(Shader::layer_norm, {static_cast<uint32_t>(act), d % 4 == 0 ? 1u : 0u},
                     {rows_of(yb, r0, rc, d, true),
                      rows_of(xb, r0, rc, d),
                      {gb, 0, bytes(d)},
@@ -808,7 +808,8 @@ void VulkanBackend::group_norm(Tensor& y, const Tensor& x, ImageShape s, int gro
       uint32_t n, groups, cg, hw;
       float eps;
     } pc{u32(rc), u32(groups), u32(s.c / groups), u32(hw), static_cast<float>(eps)};
-    I.rec->dispatch(Shader::group_norm, {static_cast<uint32_t>(act)},
+    I.rec->dispatch(Shader::group_norm,
+                    {static_cast<uint32_t>(act), len % 4 == 0 ? 1u : 0u, hw % 4 == 0 ? 1u : 0u},
                     {rows_of(yb, r0, rc, d, true),
                      rows_of(xb, r0, rc, d),
                      {gb, 0, bytes(s.c)},
