@@ -8,16 +8,17 @@
 // - LANES (CPU-type devices such as lavapipe, where shared memory and every load whose address
 //   differs between SIMD lanes are slow): each invocation keeps TM × TN outputs in registers
 //   (TM rows of A shared by the workgroup, TN columns of its own); lane l of a subgroup loads
-//   A[m, k0 + l] and subgroupShuffle hands each k's value to all lanes, so one load per lane
-//   serves a whole subgroup. BM = TM, BN = TN·workgroup size; the workgroup size must be a
-//   multiple of the subgroup size (all lanes active).
+//   A[m, k0 + l] (a float4 of 4 k's when VEC4) and subgroupShuffle hands each k's value to all
+//   lanes, so one load per lane serves a whole subgroup. BM = TM, BN = TN·workgroup size. It
+//   needs full subgroups: a workgroup size that is a multiple of the subgroup size, on a device
+//   that fills them (lavapipe does; GPUs use the shared-memory kernel by default).
 //
 // The host dispatches one workgroup per BM × BN tile, tiles along M fastest. The including
-// shader declares `w`, defines GEMM_M, GEMM_N, GEMM_K, a struct BCol and
+// shader declares `w` and `w4` (a float4 view of it), defines GEMM_M, GEMM_N, GEMM_K, a struct
+// BCol and
 //   BCol b_col(uint p)                    // what column p's loads need (its divisions, once)
 //   float load_b(uint k, BCol c)          // B[k, p] for k < K, c = b_col(p), p < N
 //   vec4 load_b4(uint k, BCol c)          // B[k .. k + 3, p] for k % 4 = 0 (VEC4 only)
-// with `w4`, a vec4 view of `w`.
 //   void store_c(uint m, uint p, float c) // the epilogue (bias, activation, layout)
 // and B_K_CONTIGUOUS: true when B[k, p] and B[k + 1, p] are neighbours in memory (a GEMM's x),
 // false when B[k, p] and B[k, p + 1] are (a convolution's image rows), so slab loads read
