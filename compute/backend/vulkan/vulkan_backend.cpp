@@ -129,6 +129,10 @@ struct VulkanBackend::Impl {
   GemmTile gemm_tile() const {
     if (gemm_lanes)
       return {true, 16, 2 * kLanesWg, 0, 16, 2};
+    // 256 invocations, or 128 (a 32 × 64 tile) where that is the limit (the spec's minimum)
+    const VkPhysicalDeviceLimits& l = dev->props.limits;
+    if (l.maxComputeWorkGroupInvocations < 256 || l.maxComputeWorkGroupSize[0] < 256)
+      return {false, 32, 64, 16, 4, 4};
     return {false, 64, 64, 16, 4, 4};
   }
 
