@@ -35,8 +35,8 @@ double act_tol(double v, Activation a) {
 
 const Activation kActs[] = {Activation::none, Activation::silu, Activation::gelu, Activation::relu};
 
-// Normalisation of the blocks `len` long starting at block·len, channel of element j given by
-// chan(j) for γ, β; biased variance; all in double.
+// Normalisation of each block of `len` values (block b starts at b·len) with the biased
+// variance, in double; element j of block b takes γ, β of channel chan(b, j).
 template <class Chan>
 std::vector<double> norm_ref(const std::vector<float>& x, int64_t len, const std::vector<float>& g,
                              const std::vector<float>& b, double eps, Activation a, Chan chan) {
