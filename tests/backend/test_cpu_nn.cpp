@@ -191,6 +191,10 @@ private slots:
     QTest::newRow("3x3 s2 odd (7→4)") << 2 << 2 << 7 << 7 << 3 << 3 << 2 << 1 << true;
     QTest::newRow("1x1") << 2 << 6 << 4 << 3 << 5 << 1 << 1 << 0 << false;
     QTest::newRow("1x1 one sample") << 1 << 6 << 20 << 20 << 5 << 1 << 1 << 0 << true;
+    QTest::newRow("1x1 image, 3x3 kernel") << 2 << 2 << 1 << 1 << 3 << 3 << 1 << 1 << false;
+    QTest::newRow("2x1 image, stride 2") << 3 << 2 << 2 << 1 << 3 << 3 << 2 << 1 << true;
+    QTest::newRow("5x5 kernel, pad 2") << 2 << 2 << 6 << 5 << 3 << 5 << 1 << 2 << false;
+    QTest::newRow("3x3 s2 no padding") << 2 << 2 << 7 << 6 << 3 << 3 << 2 << 0 << false;
     QTest::newRow("blocked batch 3x3") << 70 << 3 << 4 << 4 << 4 << 3 << 1 << 1 << true;
     QTest::newRow("blocked batch 1x1") << 45 << 4 << 3 << 3 << 2 << 1 << 1 << 0 << false;
   }
