@@ -25,8 +25,16 @@ import subprocess
 import tempfile
 import time
 
-import numpy as np
-import torch
+import sys
+
+# OpenBLAS (Debian's torch BLAS) starts its own threads when torch loads it: give it the same
+# count as torch.set_num_threads, or the two pools oversubscribe the cores.
+for _i, _arg in enumerate(sys.argv):
+    if _arg == "--threads" and _i + 1 < len(sys.argv):
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", sys.argv[_i + 1])
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 
 def karras(smin, smax, steps, rho):
@@ -70,7 +78,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def load_bundled(name):
-    import sys
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import itslab_models
     import safetensors_io

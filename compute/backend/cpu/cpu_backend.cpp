@@ -345,8 +345,9 @@ void CpuBackend::gemm_bias_act(Tensor& y, const Tensor& x, const Tensor& W, cons
     const Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>
         Xb(X + r0 * in, rows, in);
     RowMap Yb(Y + r0 * out, rows, out);
-    Yb.noalias() = Xb * Wm.transpose();
-    Yb.rowwise() += B;
+    // starting from the bias spares the product's own zeroing pass
+    Yb.rowwise() = B;
+    Yb.noalias() += Xb * Wm.transpose();
     cpu::apply_activation(Yb.data(), rows * out, act);
   }
 }

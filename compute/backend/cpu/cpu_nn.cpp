@@ -212,20 +212,23 @@ void CpuBackend::conv2d(Tensor& y, const Tensor& x, ImageShape s, const Tensor& 
         im2col(in + (i0 + j) * s.c * pix, s, k, stride, pad, ho, wo, col + j * P, cols);
     }
     const ConstRowMap C(colp, K, cols);
+    // the product accumulates onto the bias, which spares Eigen's zeroing pass
     if (nb == 1) {
       RowMap Y(out + i0 * cout * P, cout, P);
-      Y.noalias() = Wm * C;
       for (int64_t o = 0; o < cout; ++o)
-        Y.row(o).array() += bias[o] + (rb ? rb[i0 * cout + o] : 0.0f);
+        Y.row(o).setConstant(bias[o] + (rb ? rb[i0 * cout + o] : 0.0f));
+      Y.noalias() += Wm * C;
       return;
     }
-    // scattered to the samples' rows with the bias added
+    // several samples: the product [Cout, nb·P] is scattered to their rows
     float* prod = col + K * cols;
     RowMap Y(prod, cout, cols);
-    Y.noalias() = Wm * C;
+    for (int64_t o = 0; o < cout; ++o)
+      Y.row(o).setConstant(bias[o]);
+    Y.noalias() += Wm * C;
     for (int64_t j = 0; j < nb; ++j)
       for (int64_t o = 0; o < cout; ++o) {
-        const float add = bias[o] + (rb ? rb[(i0 + j) * cout + o] : 0.0f);
+        const float add = rb ? rb[(i0 + j) * cout + o] : 0.0f;
         const float* src = prod + o * cols + j * P;
         float* dst = out + ((i0 + j) * cout + o) * P;
         for (int64_t p = 0; p < P; ++p)
