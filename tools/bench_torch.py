@@ -28,10 +28,13 @@ import time
 import sys
 
 # OpenBLAS (Debian's torch BLAS) starts its own threads when torch loads it: give it the same
-# count as torch.set_num_threads, or the two pools oversubscribe the cores.
+# count as torch.set_num_threads, or the two pools oversubscribe the cores. Idle OpenMP threads
+# sleep instead of spinning (both sides, the CLI inherits it), which on a shared machine is the
+# difference between seconds and tens of seconds for PyTorch.
 for _i, _arg in enumerate(sys.argv):
     if _arg == "--threads" and _i + 1 < len(sys.argv):
         os.environ.setdefault("OPENBLAS_NUM_THREADS", sys.argv[_i + 1])
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -114,7 +117,7 @@ def time_torch(f, repeat):
 
 def mode_mlp(a):
     particles = a.particles or [4096, 65536]
-    env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), OMP_WAIT_POLICY="passive")
+    env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
     mlp = load_bundled("two-moons-flow")
     gen = torch.Generator().manual_seed(7)
     print(f"ToyMLP two-moons-flow, 20 Euler steps, {a.threads} threads, PyTorch "
