@@ -1,10 +1,12 @@
 #include "backend/cpu/cpu_backend.hpp"
 #include "core/error.hpp"
+#include "io/safetensors.hpp"
 #include "metric/frechet.hpp"
 #include "model/neural_parity.hpp"
 
 #include <QtTest>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 using namespace itslab;
@@ -217,6 +219,21 @@ private slots:
     QCOMPARE(ref.cov.rows(), Eigen::Index{128});
     QVERIFY(ref.cov.trace() > 0);
     QVERIFY(std::abs(frechet_distance(ref, ref)) <= 1e-4);
+    // bit for bit the doubles in the file, not their float32 rounding
+    const std::string path = bundled_models_dir() + "/fmnist-classifier/model.safetensors";
+    const SafetensorsFile file = SafetensorsFile::open(path);
+    const std::string bytes = read_file(path);
+    uint64_t header = 0;
+    std::memcpy(&header, bytes.data(), 8);
+    for (const auto& [name, value] :
+         {std::pair{"fd.test.mu", ref.mean(3)}, std::pair{"fd.test.sigma", ref.cov(5, 7)}}) {
+      const SafetensorsEntry* e = file.find(name);
+      QVERIFY(e && e->dtype == "F64");
+      double stored = 0;
+      const size_t index = std::string(name) == "fd.test.mu" ? 3 : 5 * 128 + 7;
+      std::memcpy(&stored, bytes.data() + 8 + header + e->begin + 8 * index, 8);
+      QCOMPARE(value, stored);
+    }
   }
 };
 
