@@ -290,6 +290,36 @@ private slots:
     }
   }
 
+  // gemm_bias_act in row blocks (several full ones and a partial one, run in parallel) against
+  // double: |Δ| ≤ (in + 2)·2⁻²⁴·Σ|x·w| for the dot product plus 1e-6 relative for the
+  // vectorised activation.
+  void gemmBiasActInBlocks() {
+    CpuBackend be;
+    const int64_t n = 1000, in = 129, out = 65;
+    const auto x = random_values(be, n * in, 12), W = random_values(be, out * in, 13),
+               b = random_values(be, out, 14);
+    Tensor X = make(be, n, in, x), Wt = make(be, out, in, W), B = make(be, 1, out, b),
+           Y = be.alloc(n, out);
+    for (Activation a : {Activation::none, Activation::silu, Activation::gelu, Activation::relu}) {
+      be.gemm_bias_act(Y, X, Wt, B, a);
+      const auto y = get(be, Y);
+      double worst = 0;
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t o = 0; o < out; ++o) {
+          double v = b[o], mag = std::abs(b[o]);
+          for (int64_t k = 0; k < in; ++k) {
+            v += double(x[i * in + k]) * W[o * in + k];
+            mag += std::abs(double(x[i * in + k]) * W[o * in + k]);
+          }
+          const double ref = act_ref(a, v);
+          const double tol = (in + 2) * std::ldexp(mag, -24) + 1e-6 * (1 + std::abs(ref));
+          worst = std::max(worst, std::abs(y[i * out + o] - ref) / tol);
+        }
+      QVERIFY2(worst <= 1,
+               qPrintable(QString("activation %1: error %2 of the bound").arg(int(a)).arg(worst)));
+    }
+  }
+
   void attention() {
     CpuBackend be;
     const int n = 3, C = 8, heads = 2, P = 6, dh = C / heads;
