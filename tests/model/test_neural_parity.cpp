@@ -184,6 +184,19 @@ private slots:
     }
   }
 
+  // Pure noise of a flow (α = 0) lies beyond a VP network's t' = 1: it is evaluated at t' = 1
+  // with x matched by noise level, x' = (σ'/σ)·x, which is what x̂0 must then equal.
+  void denoiseBeyondTheTrainedRangeClampsToItsEnd() {
+    CpuBackend be;
+    const auto m = NeuralModel::load(bundled_models_dir() + "/two-moons-vp");
+    const ProcessPoint end = ProcessPoint::at(m->process(), 1.0);
+    const RowMatrixXf x = noisy(*m, 64, {0, 1, -1, 1}, 3);
+    const RowMatrixXf a = x0_by_denoise(be, *m, x, 1.0, {0, 1, -1, 1}, -1);
+    QVERIFY(a.allFinite());
+    const RowMatrixXf b = x0_by_denoise(be, *m, static_cast<float>(end.sigma) * x, 1.0, end, -1);
+    QVERIFY(rel_error(a, b) <= 1e-5);
+  }
+
   void denoiseChecksArguments() {
     CpuBackend be;
     const auto flow = NeuralModel::load(bundled_models_dir() + "/two-moons-flow");
