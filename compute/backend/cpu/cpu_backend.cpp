@@ -1,5 +1,7 @@
 #include "backend/cpu/cpu_backend.hpp"
 
+#include "backend/cpu/cpu_activation.hpp"
+
 #include "core/error.hpp"
 #include "core/philox.hpp"
 
@@ -329,31 +331,24 @@ void CpuBackend::gemm_bias_act(Tensor& y, const Tensor& x, const Tensor& W, cons
     return;
   if (in == 0)
     throw Error("gemm_bias_act: x has no columns");
-  RowMap X(data(x), n, in), Wm(data(W), out, in), Y(data(y), n, out);
+  const float* X = data(x);
+  float* Y = data(y);
+  RowMap Wm(data(W), out, in);
   Eigen::Map<Eigen::RowVectorXf> B(data(b), out);
-  Y.noalias() = X * Wm.transpose();
-  float* o = data(y);
-  const int64_t total = n * out;
-#pragma omp parallel for schedule(static) if (total > 16384)
-  for (int64_t r = 0; r < n; ++r) {
-    float* row = o + r * out;
-    for (int64_t j = 0; j < out; ++j) {
-      const float v = row[j] + B[j];
-      switch (act) {
-      case Activation::none:
-        row[j] = v;
-        break;
-      case Activation::silu:
-        row[j] = v / (1.0f + std::exp(-v));
-        break;
-      case Activation::gelu:
-        row[j] = 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f));
-        break;
-      case Activation::relu:
-        row[j] = std::max(v, 0.0f);
-        break;
-      }
-    }
+  // Blocks of rows, each multiplied and finished (bias, vectorised activation) while it is
+  // still in cache; one block leaves the threads to Eigen's own parallel GEMM.
+  constexpr int64_t kGemmRows = 256;
+  const int64_t nblocks = (n + kGemmRows - 1) / kGemmRows;
+#pragma omp parallel for schedule(static) if (nblocks > 1 && n * in * out > (1 << 18))
+  for (int64_t bi = 0; bi < nblocks; ++bi) {
+    const int64_t r0 = bi * kGemmRows, rows = std::min(kGemmRows, n - r0);
+    const Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>
+        Xb(X + r0 * in, rows, in);
+    RowMap Yb(Y + r0 * out, rows, out);
+    // starting from the bias spares the product's own zeroing pass
+    Yb.rowwise() = B;
+    Yb.noalias() += Xb * Wm.transpose();
+    cpu::apply_activation(Yb.data(), rows * out, act);
   }
 }
 
