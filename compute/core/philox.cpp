@@ -2,6 +2,7 @@
 
 #include "core/simd_math.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <numbers>
@@ -103,10 +104,11 @@ inline double unit_double(uint32_t x) {
 }
 
 // box_muller() over kLanes pairs (a, b) with the vectorisable log and sin/cos, giving the same
-// floats: those differ from libm's by a few ulps of double (checked over all 2³² inputs against
-// glibc: log 1 ulp, sin/cos 1 ulp), so r·cos φ and r·sin φ agree to 2⁻⁴⁸ relative. Where a value
-// lies within 2⁻⁴⁰ of a float rounding boundary (about one value in 2¹⁵), the pair is redone
-// with libm, so the float normals are bit-identical to the scalar path.
+// floats. Those functions differ from glibc's by at most 1 ulp of double (checked on every 257th
+// of the 2³² inputs, and on all inputs within 2²⁰ of the quarter turns, where sin or cos crosses
+// 0, and of u = 0 and 1), so r·cos φ and r·sin φ agree with libm's to about 2⁻⁵⁰ relative. Where
+// a value lies within 2⁻⁴⁰ relative of a float rounding boundary (about one value in 2¹⁵), the
+// pair is redone with libm, so the float normals are bit-identical to the scalar path.
 void box_muller_lanes(const uint32_t* a, const uint32_t* b, float* n0, float* n1) {
   constexpr double lo = 1.0 - 0x1p-40, hi = 1.0 + 0x1p-40;
   bool redo[kLanes];
@@ -135,16 +137,23 @@ void philox_row_blocks(uint64_t seed, uint32_t stream, uint32_t step, uint32_t p
   const PhiloxKey key{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)};
   const uint32_t blocks = (d + 3) / 4;
   uint32_t ctr[4][kLanes] = {}, words[4][kLanes];
+  std::fill_n(ctr[2], kLanes, step);
+  std::fill_n(ctr[3], kLanes, stream);
   uint32_t i = 0, j = 0; // row and block of the next counter
   while (i < n && blocks > 0) {
     uint32_t m = 0;
-    for (; m < kLanes && i < n; ++m) {
-      ctr[0][m] = j;
-      ctr[1][m] = p0 + i;
-      ctr[2][m] = step;
-      ctr[3][m] = stream;
-      if (++j == blocks)
-        j = 0, ++i;
+    if (blocks == 1) { // d ≤ 4: one block per row, lane l is row i + l
+      m = std::min(kLanes, n - i);
+      for (uint32_t l = 0; l < kLanes; ++l)
+        ctr[1][l] = p0 + i + l;
+      i += m;
+    } else {
+      for (; m < kLanes && i < n; ++m) {
+        ctr[0][m] = j;
+        ctr[1][m] = p0 + i;
+        if (++j == blocks)
+          j = 0, ++i;
+      }
     }
     philox_lanes(ctr, key, words);
     emit(ctr, words, m);
@@ -164,6 +173,14 @@ void philox_normal_rows(uint64_t seed, uint32_t stream, uint32_t step, uint32_t 
         box_muller_lanes(w[0], w[1], v[0], v[1]);
         if (second_pair)
           box_muller_lanes(w[2], w[3], v[2], v[3]);
+        if (d == 2) { // consecutive rows: interleaved stores that vectorise
+          float* o = out + static_cast<size_t>(ctr[1][0] - p0) * 2;
+          for (uint32_t l = 0; l < m; ++l) {
+            o[2 * l] = v[0][l];
+            o[2 * l + 1] = v[1][l];
+          }
+          return;
+        }
         for (uint32_t l = 0; l < m; ++l) {
           const uint32_t j0 = 4 * ctr[0][l];
           float* o = out + static_cast<size_t>(ctr[1][l] - p0) * d + j0;
