@@ -351,36 +351,47 @@ void CpuBackend::reward(Tensor& out, const Tensor& x, const RewardKernelParams& 
   const int64_t n = x.rows(), d = x.cols();
   const float* X = data(x);
   float* o = data(out);
+  const double* a = r.a.data();
+  const double* b = r.b.data();
+  // one loop per kind (SMC evaluates a reward every step), so the row loop has no branch
+  const auto rows = [&](auto f) {
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    const float* xi = X + i * d;
-    double v = 0;
-    switch (r.kind) {
-    case Kind::linear:
-      v = r.offset;
+    for (int64_t i = 0; i < n; ++i)
+      o[i] = static_cast<float>(f(X + i * d));
+  };
+  switch (r.kind) {
+  case Kind::linear:
+    rows([&](const float* xi) {
+      double v = r.offset;
       for (int64_t j = 0; j < d; ++j)
-        v += r.a[j] * xi[j];
-      break;
-    case Kind::distance:
+        v += a[j] * xi[j];
+      return v;
+    });
+    break;
+  case Kind::distance:
+    rows([&](const float* xi) {
+      double v = 0;
       for (int64_t j = 0; j < d; ++j)
-        v -= (xi[j] - r.a[j]) * (xi[j] - r.a[j]);
-      break;
-    case Kind::box: {
+        v -= (xi[j] - a[j]) * (xi[j] - a[j]);
+      return v;
+    });
+    break;
+  case Kind::box:
+    rows([&](const float* xi) {
       double m = std::numeric_limits<double>::infinity();
       for (int64_t j = 0; j < d; ++j)
-        m = std::min({m, xi[j] - r.a[j], r.b[j] - xi[j]});
-      v = 1 / (1 + std::exp(-m / r.temperature));
-      break;
-    }
-    case Kind::disc: {
+        m = std::min({m, xi[j] - a[j], b[j] - xi[j]});
+      return 1 / (1 + std::exp(-m / r.temperature));
+    });
+    break;
+  case Kind::disc:
+    rows([&](const float* xi) {
       double q = 0;
       for (int64_t j = 0; j < d; ++j)
-        q += (xi[j] - r.a[j]) * (xi[j] - r.a[j]);
-      v = 1 / (1 + std::exp(-(r.radius - std::sqrt(q)) / r.temperature));
-      break;
-    }
-    }
-    o[i] = static_cast<float>(v);
+        q += (xi[j] - a[j]) * (xi[j] - a[j]);
+      return 1 / (1 + std::exp(-(r.radius - std::sqrt(q)) / r.temperature));
+    });
+    break;
   }
 }
 
