@@ -29,28 +29,21 @@ std::vector<double> uniforms(int64_t n, uint64_t seed, uint32_t stream, uint32_t
   return std::vector<double>(u.begin(), u.begin() + n);
 }
 
-// Inverse CDF of W at the m sorted points u(0), …, u(m − 1) (all in [0, 1)), with the last CDF
-// value forced to 1. u is a function so systematic resampling needs no array of its points.
-template <class Points>
-std::vector<int64_t> inverse_cdf(const std::vector<double>& W, int64_t m, Points u) {
+// Inverse CDF of W at the sorted points u (all in [0, 1)), with the last CDF value forced to 1.
+std::vector<int64_t> inverse_cdf(const std::vector<double>& W, const std::vector<double>& u) {
   // the last particle with positive weight takes whatever rounding leaves above Σ W
   int64_t last = static_cast<int64_t>(W.size()) - 1;
   while (last > 0 && !(W[last] > 0))
     --last;
-  std::vector<int64_t> a(static_cast<size_t>(m));
+  std::vector<int64_t> a(u.size());
   double c = W[0];
   int64_t i = 0;
-  for (int64_t j = 0; j < m; ++j) {
-    const double uj = u(j);
-    while (i < last && uj >= c)
+  for (size_t j = 0; j < u.size(); ++j) {
+    while (i < last && u[j] >= c)
       c += W[++i];
     a[j] = i;
   }
   return a;
-}
-
-std::vector<int64_t> inverse_cdf(const std::vector<double>& W, const std::vector<double>& u) {
-  return inverse_cdf(W, static_cast<int64_t>(u.size()), [&](int64_t j) { return u[j]; });
 }
 
 // m sorted uniforms: normalised partial sums of m + 1 exponentials (uniform spacings).
@@ -175,8 +168,10 @@ std::vector<int64_t> resample(ResampleScheme scheme, const std::vector<double>& 
   }
   case ResampleScheme::systematic: {
     const double U = uniforms(1, seed, stream, step)[0];
-    return inverse_cdf(
-        W, m, [&](int64_t j) { return (static_cast<double>(j) + U) / static_cast<double>(m); });
+    std::vector<double> u(static_cast<size_t>(m));
+    for (int64_t j = 0; j < m; ++j)
+      u[j] = (static_cast<double>(j) + U) / static_cast<double>(m);
+    return inverse_cdf(W, u);
   }
   case ResampleScheme::residual: {
     std::vector<int64_t> a;
