@@ -114,7 +114,8 @@ constexpr int64_t kGmmLanes = 64;
 // for SIMD: rows are lanes (x transposed to structure-of-arrays), components the outer loop.
 // Pass 1 computes the logits ℓ_k and their maximum m, pass 2 the weights exp(ℓ_k − m) with the
 // branch-free simd::exp and the weighted sum of m_k = μ_k + gain ⊙ (x − αμ_k): the same sums as
-// the online softmax, without its rescaling. D > 0 fixes the dimension at compile time.
+// the online softmax, without its rescaling. D > 0 fixes the dimension at compile time, so each
+// pass is one loop over the lanes; otherwise a loop over the lanes per dimension.
 template <int D>
 void gmm_posterior_mean_iso(const GmmKernelParams& g, const GmmStepTables& tb, const float* in,
                             double alpha, float* out, int64_t b, int64_t e) {
@@ -142,6 +143,19 @@ void gmm_posterior_mean_iso(const GmmKernelParams& g, const GmmStepTables& tb, c
       const double* inv = &tb.inv[off];
       const double ck = tb.c[tb.active[q]];
       double* lq = ell + q * L;
+      if constexpr (D > 0) { // the dimension loop unrolls: one pass over the lanes
+#pragma omp simd
+        for (int64_t p = 0; p < L; ++p) {
+          double l = ck;
+          for (int i = 0; i < D; ++i) {
+            const double zi = x[i * L + p] - alpha * mu[i];
+            l -= 0.5 * zi * zi * inv[i];
+          }
+          lq[p] = l;
+          m[p] = l > m[p] ? l : m[p];
+        }
+        continue;
+      }
       std::fill(lq, lq + L, ck);
       for (int64_t i = 0; i < d; ++i) {
         const double* xi = x + i * L;
@@ -162,6 +176,16 @@ void gmm_posterior_mean_iso(const GmmKernelParams& g, const GmmStepTables& tb, c
       const double* mu = &g.mu[off];
       const double* gain = &tb.gain[off];
       const double* lq = ell + q * L;
+      if constexpr (D > 0) {
+#pragma omp simd
+        for (int64_t p = 0; p < L; ++p) {
+          const double wp = simd::exp(lq[p] - m[p]);
+          total[p] += wp;
+          for (int i = 0; i < D; ++i)
+            acc[i * L + p] += wp * (mu[i] + (x[i * L + p] - alpha * mu[i]) * gain[i]);
+        }
+        continue;
+      }
 #pragma omp simd
       for (int64_t p = 0; p < L; ++p) {
         w[p] = simd::exp(lq[p] - m[p]);
