@@ -129,8 +129,9 @@ void box_muller_lanes(const uint32_t* a, const uint32_t* b, float* n0, float* n1
       box_muller(a[l], b[l], n0[l], n1[l]);
 }
 
-// Calls emit(row, block, words) for every (row, 4-dim block) of particles [p0, p0 + n) in
-// batches of kLanes Philox blocks.
+// The Philox blocks of every (row, 4-dim block) of particles [p0, p0 + n), in batches: calls
+// emit(ctr, words, m) with lane l < m holding block ctr[0][l] of particle ctr[1][l] and its
+// four words in words[·][l].
 template <class Emit>
 void philox_row_blocks(uint64_t seed, uint32_t stream, uint32_t step, uint32_t p0, uint32_t n,
                        uint32_t d, Emit emit) {
