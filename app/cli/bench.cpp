@@ -140,10 +140,12 @@ void bench_smc_64k(Backend& be, int repeat) {
   const Experiment ep = build_experiment(plain);
   const Timing tp = time_it(reps, [&] { sample(be, ep, plain); });
   std::printf("\nsmc-64k (fk_steering, 65536 particles, 50 steps ddim eta=1, resampling every "
-              "step, eight-gaussians): median %.3f ms, min %.3f ms, %d resamplings, NFE total "
-              "%lld; the plain sampler alone: median %.3f ms (SMC adds %.0f%%)\n",
-              t.median_ms, t.min_ms, last.resamplings, static_cast<long long>(last.nfe_total),
-              tp.median_ms, 100 * (t.median_ms / tp.median_ms - 1));
+              "step, eight-gaussians): median %.3f ms, min %.3f ms, cpu %.1f ms/run, %d "
+              "resamplings, NFE total %lld; the plain sampler alone: median %.3f ms, cpu %.1f "
+              "ms/run (SMC adds %.0f%%)\n",
+              t.median_ms, t.min_ms, t.cpu_ms, last.resamplings,
+              static_cast<long long>(last.nfe_total), tp.median_ms, tp.cpu_ms,
+              100 * (t.median_ms / tp.median_ms - 1));
 }
 
 // The layers of the Fashion-MNIST U-Net (docs/model-format.md) at their real shapes, one call
