@@ -95,9 +95,9 @@ void TestPreset::builtins_parse_and_build() {
     try {
       l = itslab::parse_checked_preset(itslab::builtin_preset_text(id), id);
       const itslab::Experiment e = itslab::build_experiment(l.preset);
-      QVERIFY2(e.model && e.process, id.c_str());
+      QVERIFY2((e.mixture || e.network) && e.process, id.c_str());
       QVERIFY2(e.grid.steps() >= 1, id.c_str());
-      QVERIFY2(l.preset.model_class < e.model->num_classes(), id.c_str());
+      QVERIFY2(l.preset.model_class < e.model().num_classes(), id.c_str());
     } catch (const Error& e) {
       QFAIL((id + ": " + e.what()).c_str());
     }
@@ -207,8 +207,8 @@ void TestPreset::inline_gmm() {
     QVERIFY(l.preset.model_gmm.has_value());
     QVERIFY(l.preset.model_builtin.empty());
     const itslab::Experiment e = itslab::build_experiment(l.preset);
-    QCOMPARE(e.model->num_components(), 2);
-    QCOMPARE(e.model->dim(), 2);
+    QCOMPARE(e.mixture->num_components(), 2);
+    QCOMPARE(e.mixture->dim(), 2);
     // Round trip through text keeps the inline model exactly.
     const json out = itslab::preset_to_json(l.preset);
     QCOMPARE(out["model"]["gmm"], gmm);

@@ -35,7 +35,7 @@ double rmse(const RowMatrixXf& a, const RowMatrixXf& b) {
 }
 double frechet(const Preset& p, const RowMatrixXf& X) {
   const Experiment e = build_experiment(p);
-  return compute_metrics(*e.model, X, {"frechet"}).values.at("frechet");
+  return compute_metrics(*e.mixture, X, {"frechet"}).values.at("frechet");
 }
 } // namespace
 

@@ -35,10 +35,10 @@ inline Preset make_preset(const std::string& process, const std::string& schedul
 inline RowMatrixXf run_until(const Preset& p, int stop, int* nfe = nullptr) {
   CpuBackend be;
   const Experiment e = build_experiment(p);
-  Tensor x = be.alloc(p.particles, e.model->dim());
+  Tensor x = be.alloc(p.particles, e.model().dim());
   be.fill_normal(x, {p.seed, 0, 0, 0});
   be.lincomb(x, {{&x, e.process->prior_scale()}});
-  SolverContext ctx{be, *e.model, *e.process, e.grid, p.model_class, p.seed};
+  SolverContext ctx{be, e.model(), *e.process, e.grid, p.model_class, p.seed};
   auto solver = make_solver(e.solver);
   int total = 0;
   for (int i = 0; i < stop; ++i)
@@ -72,7 +72,7 @@ inline double slope(const std::vector<int>& steps, const std::vector<double>& er
 inline std::pair<double, double> fd_mmd(const Preset& p, int steps) {
   const Experiment e = build_experiment(p);
   const RowMatrixXf X = run_until(p, steps);
-  const RowMatrixXf Y = e.model->sample(X.rows(), 99, 2);
+  const RowMatrixXf Y = e.mixture->sample(X.rows(), 99, 2);
   return {frechet_distance(X, Y), mmd2_rbf(X.topRows(std::min<Eigen::Index>(4096, X.rows())),
                                            Y.topRows(std::min<Eigen::Index>(4096, Y.rows())))};
 }

@@ -129,7 +129,7 @@ private slots:
                     "gmm/eight-gaussians", extra.toStdString());
     const Experiment e = build_experiment(p);
     const RowMatrixXf X = run_until(p, 200);
-    const RowMatrixXf Y = e.model->sample(16384, 99, 2);
+    const RowMatrixXf Y = e.mixture->sample(16384, 99, 2);
     const double fd = frechet_distance(X, Y);
     const double mmd = mmd2_rbf(X.topRows(4096), Y.topRows(4096));
     qInfo("%s %s: FD %.4g, MMD² %.3g", qPrintable(process), qPrintable(solver), fd, mmd);
@@ -151,7 +151,7 @@ private slots:
     int in_class = 0;
     for (int i = 0; i < X.rows(); ++i)
       in_class +=
-          e.model->class_log_prob(X.row(i).transpose().cast<double>(), 1, 0, 5) > std::log(0.5);
+          e.mixture->class_log_prob(X.row(i).transpose().cast<double>(), 1, 0, 5) > std::log(0.5);
     QVERIFY(in_class > 1970); // ≈ 0.2 % of exact class-5 samples fall nearer a neighbour
   }
 
