@@ -323,6 +323,18 @@ std::vector<float> SafetensorsFile::to_f32(const SafetensorsEntry& e) const {
   return out;
 }
 
+std::vector<double> SafetensorsFile::to_f64(const SafetensorsEntry& e) const {
+  if (e.dtype != "F64") {
+    const std::vector<float> f = to_f32(e);
+    return {f.begin(), f.end()};
+  }
+  std::vector<double> out(static_cast<size_t>(e.numel()));
+  const char* src = bytes_->data + data_start_ + e.begin;
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = load<double>(src + i * sizeof(double));
+  return out;
+}
+
 std::vector<float> SafetensorsFile::tensor(const std::string& name,
                                            const std::vector<int64_t>& shape) const {
   const SafetensorsEntry* e = find(name);

@@ -35,6 +35,8 @@ public:
   // The tensor converted to f32 (F16, BF16 and F64 exactly or by rounding; integers by value),
   // copied out so alignment in the file does not matter.
   std::vector<float> to_f32(const SafetensorsEntry& e) const;
+  // F64 exactly (statistics kept in double); other dtypes as to_f32, widened.
+  std::vector<double> to_f64(const SafetensorsEntry& e) const;
   // As to_f32, and Error unless the tensor exists with exactly this shape.
   std::vector<float> tensor(const std::string& name, const std::vector<int64_t>& shape) const;
 

@@ -24,6 +24,18 @@ public:
   void gemm_bias_act(Tensor& y, const Tensor& x, const Tensor& W, const Tensor& b,
                      Activation act) override;
   void time_embedding(Tensor& y, const Tensor& t, double scale, const Tensor& freqs) override;
+  // Neural-network layers (cpu_nn.cpp).
+  void layer_norm(Tensor& y, const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                  Activation act) override;
+  void group_norm(Tensor& y, const Tensor& x, ImageShape s, int groups, const Tensor& gamma,
+                  const Tensor& beta, double eps, Activation act) override;
+  void conv2d(Tensor& y, const Tensor& x, ImageShape s, const Tensor& W, const Tensor& b, int k,
+              int stride, int pad, const Tensor* row_bias) override;
+  void upsample2(Tensor& y, const Tensor& x, ImageShape s) override;
+  void maxpool2(Tensor& y, const Tensor& x, ImageShape s) override;
+  void concat_cols(Tensor& y, const Tensor& a, const Tensor& b) override;
+  void activate(Tensor& y, const Tensor& x, Activation act) override;
+  void attention(Tensor& y, const Tensor& qkv, int channels, int heads, int positions) override;
 
   // Direct host access for code that runs only on this backend (tests, metrics).
   static float* data(const Tensor& t);

@@ -1,0 +1,345 @@
+// Neural-network layers of the CPU backend (docs/model-format.md): OpenMP across particles,
+// Eigen for the GEMMs and the vectorised transcendental functions.
+#include "backend/cpu/cpu_backend.hpp"
+
+#include "core/error.hpp"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <omp.h>
+
+namespace itslab {
+
+namespace {
+
+using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using RowMap = Eigen::Map<RowMat>;
+using ConstRowMap = Eigen::Map<const RowMat>;
+using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
+
+std::string dims(int64_t rows, int64_t cols) {
+  return "[" + std::to_string(rows) + ", " + std::to_string(cols) + "]";
+}
+
+void need_shape(const Tensor& t, int64_t rows, int64_t cols, const char* op, const char* name) {
+  if (t.rows() != rows || t.cols() != cols)
+    throw Error(std::string(op) + ": " + name + " must be " + dims(rows, cols) + ", is " +
+                dims(t.rows(), t.cols()));
+}
+
+void need_distinct(const Tensor& y, const Tensor& x, const char* op, const char* name) {
+  if (y.buffer() == x.buffer())
+    throw Error(std::string(op) + ": the output aliases " + name);
+}
+
+void need_image(const Tensor& x, ImageShape s, const char* op) {
+  if (s.c < 1 || s.h < 1 || s.w < 1)
+    throw Error(std::string(op) + ": image shape " + std::to_string(s.c) + "×" +
+                std::to_string(s.h) + "×" + std::to_string(s.w) + " is empty");
+  if (x.cols() != s.size())
+    throw Error(std::string(op) + ": rows of " + std::to_string(x.cols()) +
+                " values do not hold a " + std::to_string(s.c) + "×" + std::to_string(s.h) + "×" +
+                std::to_string(s.w) + " image");
+}
+
+// Applied to whole runs of values through Eigen arrays, so exp is vectorised (Eigen's own
+// polynomial, within a few ulp of expf); GELU keeps the exact erf form of nn.GELU.
+void apply_activation(float* p, int64_t len, Activation act) {
+  ArrayMap a(p, len);
+  switch (act) {
+  case Activation::none:
+    break;
+  case Activation::silu:
+    a = a / (1.0f + (-a).exp());
+    break;
+  case Activation::gelu:
+    for (int64_t i = 0; i < len; ++i)
+      p[i] = 0.5f * p[i] * (1.0f + std::erf(p[i] * 0.70710678118654752f));
+    break;
+  case Activation::relu:
+    a = a.max(0.0f);
+    break;
+  }
+}
+
+// Per-thread scratch that survives between calls (OpenMP keeps its threads), so the im2col
+// buffers of a U-Net step are not allocated and page-faulted again at every layer.
+float* thread_scratch(size_t n) {
+  thread_local std::vector<float> buf;
+  if (buf.size() < n)
+    buf.resize(n);
+  return buf.data();
+}
+
+// Columns per GEMM worth batching for: narrower products (a 7×7 image has 49) run far below
+// peak, so several samples' columns are concatenated up to this width.
+constexpr int64_t kConvColumns = 256;
+
+} // namespace
+
+void CpuBackend::layer_norm(Tensor& y, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                            double eps, Activation act) {
+  const int64_t n = x.rows(), d = x.cols();
+  if (d < 1)
+    throw Error("layer_norm: x has no columns");
+  need_shape(y, n, d, "layer_norm", "y");
+  need_shape(gamma, 1, d, "layer_norm", "gamma");
+  need_shape(beta, 1, d, "layer_norm", "beta");
+  need_distinct(y, x, "layer_norm", "x");
+  const float* in = data(x);
+  float* out = data(y);
+  const Eigen::Map<const Eigen::ArrayXf> g(data(gamma), d), b(data(beta), d);
+#pragma omp parallel for schedule(static) if (n * d > 16384)
+  for (int64_t i = 0; i < n; ++i) {
+    const Eigen::Map<const Eigen::ArrayXf> xi(in + i * d, d);
+    ArrayMap yi(out + i * d, d);
+    // two passes in float: the rows are short (the MLP width), so the sum of squared
+    // deviations loses nothing that a double accumulator would keep
+    const float mu = xi.mean();
+    const float var = (xi - mu).square().mean();
+    const float rstd = 1.0f / std::sqrt(var + static_cast<float>(eps));
+    yi = (xi - mu) * rstd * g + b;
+    apply_activation(yi.data(), d, act);
+  }
+}
+
+void CpuBackend::group_norm(Tensor& y, const Tensor& x, ImageShape s, int groups,
+                            const Tensor& gamma, const Tensor& beta, double eps, Activation act) {
+  need_image(x, s, "group_norm");
+  if (groups < 1 || s.c % groups != 0)
+    throw Error("group_norm: " + std::to_string(s.c) + " channels do not split into " +
+                std::to_string(groups) + " groups");
+  const int64_t n = x.rows(), d = x.cols(), pix = int64_t(s.h) * s.w, cg = s.c / groups;
+  need_shape(y, n, d, "group_norm", "y");
+  need_shape(gamma, 1, s.c, "group_norm", "gamma");
+  need_shape(beta, 1, s.c, "group_norm", "beta");
+  need_distinct(y, x, "group_norm", "x");
+  const float* in = data(x);
+  const float* g = data(gamma);
+  const float* bt = data(beta);
+  float* out = data(y);
+  const int64_t len = cg * pix;
+#pragma omp parallel for collapse(2) schedule(static) if (n * d > 16384)
+  for (int64_t i = 0; i < n; ++i)
+    for (int gi = 0; gi < groups; ++gi) {
+      const int64_t off = i * d + gi * len;
+      const Eigen::Map<const Eigen::ArrayXf> xg(in + off, len);
+      // a group holds up to thousands of values: accumulate in double (two passes)
+      const double mu = xg.cast<double>().mean();
+      const double var = (xg.cast<double>() - mu).square().mean();
+      const double rstd = 1.0 / std::sqrt(var + eps);
+      for (int64_t c = 0; c < cg; ++c) {
+        const int64_t ch = gi * cg + c;
+        // γ·(x − μ)·rstd + β as one multiply-add per value
+        const auto a = static_cast<float>(g[ch] * rstd);
+        const auto b = static_cast<float>(bt[ch] - mu * g[ch] * rstd);
+        float* yc = out + off + c * pix;
+        ArrayMap(yc, pix) = Eigen::Map<const Eigen::ArrayXf>(in + off + c * pix, pix) * a + b;
+        apply_activation(yc, pix, act);
+      }
+    }
+}
+
+void CpuBackend::conv2d(Tensor& y, const Tensor& x, ImageShape s, const Tensor& W, const Tensor& b,
+                        int k, int stride, int pad, const Tensor* row_bias) {
+  need_image(x, s, "conv2d");
+  if (k < 1 || stride < 1 || pad < 0)
+    throw Error("conv2d: kernel " + std::to_string(k) + ", stride " + std::to_string(stride) +
+                ", padding " + std::to_string(pad) + " (need k ≥ 1, stride ≥ 1, padding ≥ 0)");
+  const int ho = (s.h + 2 * pad - k) / stride + 1, wo = (s.w + 2 * pad - k) / stride + 1;
+  if (s.h + 2 * pad < k || s.w + 2 * pad < k)
+    throw Error("conv2d: a " + std::to_string(k) + "×" + std::to_string(k) +
+                " kernel does not fit a padded " + std::to_string(s.h) + "×" + std::to_string(s.w) +
+                " image");
+  const int64_t n = x.rows(), cout = W.rows(), K = int64_t(s.c) * k * k, P = int64_t(ho) * wo;
+  if (W.cols() != K)
+    throw Error("conv2d: W is " + dims(W.rows(), W.cols()) + ", a " + std::to_string(k) + "×" +
+                std::to_string(k) + " kernel over " + std::to_string(s.c) + " channels needs " +
+                std::to_string(K) + " columns");
+  need_shape(b, 1, cout, "conv2d", "b");
+  need_shape(y, n, cout * P, "conv2d", "y");
+  if (row_bias)
+    need_shape(*row_bias, n, cout, "conv2d", "row_bias");
+  need_distinct(y, x, "conv2d", "x");
+  need_distinct(y, W, "conv2d", "W");
+  need_distinct(y, b, "conv2d", "b");
+  if (row_bias)
+    need_distinct(y, *row_bias, "conv2d", "row_bias");
+  if (n == 0)
+    return;
+
+  const float* in = data(x);
+  const float* bias = data(b);
+  const float* rb = row_bias ? data(*row_bias) : nullptr;
+  float* out = data(y);
+  const ConstRowMap Wm(data(W), cout, K);
+  const int64_t pix = int64_t(s.h) * s.w;
+  const bool pointwise = k == 1 && stride == 1 && pad == 0;
+  const int64_t block = std::clamp<int64_t>((kConvColumns + P - 1) / P, 1, n);
+  const int64_t nblocks = (n + block - 1) / block;
+
+  // One block: samples [i0, i0 + nb) as a single GEMM Wm [Cout, K] · col [K, nb·P].
+  const auto run_block = [&](int64_t i0, int64_t nb) {
+    const int64_t cols = nb * P;
+    // col [K, nb·P] and, for several samples, the product [Cout, nb·P] after it
+    float* col = thread_scratch(static_cast<size_t>((K + (nb > 1 ? cout : 0)) * cols));
+    const float* colp = col;
+    if (pointwise && nb == 1) {
+      colp = in + i0 * K * P; // the image itself is [Cin, P]
+    } else {
+      for (int64_t j = 0; j < nb; ++j) {
+        const float* xi = in + (i0 + j) * s.c * pix;
+        for (int c = 0; c < s.c; ++c)
+          for (int ky = 0; ky < k; ++ky)
+            for (int kx = 0; kx < k; ++kx) {
+              float* dst = col + ((int64_t(c) * k + ky) * k + kx) * cols + j * P;
+              for (int oy = 0; oy < ho; ++oy) {
+                const int iy = oy * stride + ky - pad;
+                float* d = dst + int64_t(oy) * wo;
+                if (iy < 0 || iy >= s.h) {
+                  std::fill(d, d + wo, 0.0f);
+                  continue;
+                }
+                const float* src = xi + (int64_t(c) * s.h + iy) * s.w;
+                for (int ox = 0; ox < wo; ++ox) {
+                  const int ix = ox * stride + kx - pad;
+                  d[ox] = ix >= 0 && ix < s.w ? src[ix] : 0.0f;
+                }
+              }
+            }
+      }
+    }
+    const ConstRowMap C(colp, K, cols);
+    if (nb == 1) {
+      RowMap Y(out + i0 * cout * P, cout, P);
+      Y.noalias() = Wm * C;
+      for (int64_t o = 0; o < cout; ++o)
+        Y.row(o).array() += bias[o] + (rb ? rb[i0 * cout + o] : 0.0f);
+      return;
+    }
+    // scattered to the samples' rows with the bias added
+    float* prod = col + K * cols;
+    RowMap Y(prod, cout, cols);
+    Y.noalias() = Wm * C;
+    for (int64_t j = 0; j < nb; ++j)
+      for (int64_t o = 0; o < cout; ++o) {
+        const float add = bias[o] + (rb ? rb[(i0 + j) * cout + o] : 0.0f);
+        const float* src = prod + o * cols + j * P;
+        float* dst = out + ((i0 + j) * cout + o) * P;
+        for (int64_t p = 0; p < P; ++p)
+          dst[p] = src[p] + add;
+      }
+  };
+  // With a single block Eigen parallelises the GEMM itself; otherwise blocks go to threads
+  // and each GEMM runs on one (Eigen does not nest inside a parallel region).
+#pragma omp parallel for schedule(dynamic) if (nblocks > 1)
+  for (int64_t bi = 0; bi < nblocks; ++bi) {
+    const int64_t i0 = bi * block;
+    run_block(i0, std::min(block, n - i0));
+  }
+}
+
+void CpuBackend::upsample2(Tensor& y, const Tensor& x, ImageShape s) {
+  need_image(x, s, "upsample2");
+  const int64_t n = x.rows(), wo = 2 * int64_t(s.w);
+  need_shape(y, n, 4 * s.size(), "upsample2", "y");
+  need_distinct(y, x, "upsample2", "x");
+  const float* in = data(x);
+  float* out = data(y);
+#pragma omp parallel for schedule(static) if (n * s.size() > 16384)
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t cy = 0; cy < int64_t(s.c) * s.h; ++cy) {
+      const float* src = in + i * s.size() + cy * s.w;
+      float* d0 = out + i * 4 * s.size() + 2 * cy * wo;
+      for (int64_t xx = 0; xx < s.w; ++xx)
+        d0[2 * xx] = d0[2 * xx + 1] = src[xx];
+      std::memcpy(d0 + wo, d0, sizeof(float) * wo);
+    }
+}
+
+void CpuBackend::maxpool2(Tensor& y, const Tensor& x, ImageShape s) {
+  need_image(x, s, "maxpool2");
+  const int64_t n = x.rows(), ho = s.h / 2, wo = s.w / 2, osize = int64_t(s.c) * ho * wo;
+  if (ho < 1 || wo < 1)
+    throw Error("maxpool2: a " + std::to_string(s.h) + "×" + std::to_string(s.w) +
+                " image is smaller than the 2×2 window");
+  need_shape(y, n, osize, "maxpool2", "y");
+  need_distinct(y, x, "maxpool2", "x");
+  const float* in = data(x);
+  float* out = data(y);
+#pragma omp parallel for schedule(static) if (n * s.size() > 16384)
+  for (int64_t i = 0; i < n; ++i)
+    for (int c = 0; c < s.c; ++c)
+      for (int64_t oy = 0; oy < ho; ++oy) {
+        const float* r0 = in + i * s.size() + (int64_t(c) * s.h + 2 * oy) * s.w;
+        const float* r1 = r0 + s.w;
+        float* o = out + i * osize + (int64_t(c) * ho + oy) * wo;
+        for (int64_t ox = 0; ox < wo; ++ox)
+          o[ox] =
+              std::max(std::max(r0[2 * ox], r0[2 * ox + 1]), std::max(r1[2 * ox], r1[2 * ox + 1]));
+      }
+}
+
+void CpuBackend::concat_cols(Tensor& y, const Tensor& a, const Tensor& b) {
+  const int64_t n = a.rows(), da = a.cols(), db = b.cols();
+  if (b.rows() != n)
+    throw Error("concat_cols: a has " + std::to_string(n) + " rows, b " + std::to_string(b.rows()));
+  need_shape(y, n, da + db, "concat_cols", "y");
+  need_distinct(y, a, "concat_cols", "a");
+  need_distinct(y, b, "concat_cols", "b");
+  const float* pa = data(a);
+  const float* pb = data(b);
+  float* out = data(y);
+#pragma omp parallel for schedule(static) if (n * (da + db) > 16384)
+  for (int64_t i = 0; i < n; ++i) {
+    std::memcpy(out + i * (da + db), pa + i * da, sizeof(float) * da);
+    std::memcpy(out + i * (da + db) + da, pb + i * db, sizeof(float) * db);
+  }
+}
+
+void CpuBackend::activate(Tensor& y, const Tensor& x, Activation act) {
+  need_shape(y, x.rows(), x.cols(), "activate", "y");
+  const float* in = data(x);
+  float* out = data(y);
+  const int64_t total = x.size();
+  constexpr int64_t kChunk = 4096;
+#pragma omp parallel for schedule(static) if (total > 16384)
+  for (int64_t b = 0; b < total; b += kChunk) {
+    const int64_t len = std::min(kChunk, total - b);
+    if (out != in)
+      std::memcpy(out + b, in + b, sizeof(float) * len);
+    apply_activation(out + b, len, act);
+  }
+}
+
+void CpuBackend::attention(Tensor& y, const Tensor& qkv, int channels, int heads, int positions) {
+  if (channels < 1 || heads < 1 || positions < 1 || channels % heads != 0)
+    throw Error("attention: " + std::to_string(channels) + " channels do not split into " +
+                std::to_string(heads) + " heads (or a count is < 1)");
+  const int64_t n = qkv.rows(), P = positions, dh = channels / heads, cp = int64_t(channels) * P;
+  need_shape(qkv, n, 3 * cp, "attention", "qkv");
+  need_shape(y, n, cp, "attention", "y");
+  need_distinct(y, qkv, "attention", "qkv");
+  const float* in = data(qkv);
+  float* out = data(y);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+#pragma omp parallel for collapse(2) schedule(static) if (n * heads > 1)
+  for (int64_t i = 0; i < n; ++i)
+    for (int h = 0; h < heads; ++h) {
+      const int64_t off = i * 3 * cp + h * dh * P;
+      const ConstRowMap Q(in + off, dh, P), K(in + off + cp, dh, P), V(in + off + 2 * cp, dh, P);
+      // S[a, j] = q_a·k_j/√dh; softmax over j with the row maximum subtracted first
+      RowMat S = (Q.transpose() * K) * scale;
+      for (int64_t a = 0; a < P; ++a) {
+        auto r = S.row(a).array();
+        r = (r - r.maxCoeff()).exp();
+        r /= r.sum();
+      }
+      RowMap O(out + i * cp + h * dh * P, dh, P);
+      O.noalias() = V * S.transpose();
+    }
+}
+
+} // namespace itslab
