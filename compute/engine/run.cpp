@@ -291,11 +291,16 @@ MetricSet experiment_metrics(Backend& be, const Experiment& e, const Preset& p,
   if (!image_names.empty()) {
     if (!e.classifier || !e.network)
       throw Error("metrics: fid and class_accuracy need an image network and its classifier");
-    // the classifier's normalisation x_c = pixel·scale_c + offset_c from the model's
+    // Images are judged as images: pixels clipped to [0, 255] (samples overshoot a little),
+    // then put in the classifier's normalisation x_c = pixel·scale_c + offset_c.
     const ModelConfig &mc = e.network->config(), &cc = e.classifier->config();
-    const double a = cc.pixel_scale / mc.pixel_scale, b = cc.pixel_offset - mc.pixel_offset * a;
+    const RowMatrixXf pixels =
+        ((X.array() - static_cast<float>(mc.pixel_offset)) / static_cast<float>(mc.pixel_scale))
+            .cwiseMax(0.0f)
+            .cwiseMin(255.0f);
     const RowMatrixXf Xc =
-        a == 1 && b == 0 ? X : RowMatrixXf(((X.array() * a) + b).cast<float>().matrix());
+        (pixels.array() * static_cast<float>(cc.pixel_scale) + static_cast<float>(cc.pixel_offset))
+            .matrix();
     for (const auto& [k, v] :
          classifier_metrics(be, *e.classifier, Xc, image_names, p.model_class)) {
       m.values[k] = v;
