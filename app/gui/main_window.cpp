@@ -186,8 +186,8 @@ void MainWindow::buildDocks() {
   showDenoised_->setObjectName("denoised");
   showDenoised_->setToolTip(
       "Image networks: show x̂0 = E[x0 | x_t], the network's prediction of the clean image at the "
-      "shown step, instead of the noisy x_t (one extra network call on the shown particles per "
-      "step)");
+      "shown step, instead of the noisy x_t. Recorded while this is on (one extra network call "
+      "on the shown particles per step; turning it on re-runs)");
   showDenoised_->hide();
   auto* reset = new QToolButton(centre);
   reset->setText("Reset");
@@ -216,7 +216,10 @@ void MainWindow::buildDocks() {
   connect(showPaths_, &QCheckBox::toggled, view_, &TrajectoryView::setShowPaths);
   connect(showParticles_, &QCheckBox::toggled, view_, &TrajectoryView::setShowParticles);
   connect(showGenealogy_, &QCheckBox::toggled, view_, &TrajectoryView::setShowGenealogy);
-  connect(showDenoised_, &QCheckBox::toggled, view_, &TrajectoryView::setShowDenoised);
+  connect(showDenoised_, &QCheckBox::toggled, this, [this](bool on) {
+    session_->setRecordDenoised(on);
+    view_->setShowDenoised(on);
+  });
   connect(reset, &QToolButton::clicked, view_, &TrajectoryView::resetView);
   connect(timeBar_, &TimeBar::valueChanged, this, &MainWindow::onStep);
   // play/pause and stepping keys work while the view or the time bar has focus

@@ -132,9 +132,10 @@ void EngineWorker::start(int gen, const Preset& p, std::shared_ptr<std::atomic<b
 
     // x̂0 of the snapshot rows of an image network at grid node `node`: noisy images say little
     // until late, the prediction shows what each particle is becoming. It costs one denoiser
-    // call on the snapshot rows (at most 64) per step.
+    // call on the snapshot rows (at most 64) per step, so it is recorded only when asked for.
+    const bool want_denoised = image && record_denoised.load();
     const auto denoised = [&](const RowMatrixXf& X, int node, double sigma) -> RowMatrixXf {
-      if (!image || X.rows() == 0 || node < 0 || node > M)
+      if (!want_denoised || X.rows() == 0 || node < 0 || node > M)
         return {};
       if (!(sigma > 0)) // the samples themselves (and search iterations' best samples)
         return X;
@@ -302,6 +303,13 @@ void Session::rerun() {
   debounce_.stop();
   immediate_.stop();
   launch();
+}
+
+void Session::setRecordDenoised(bool on) {
+  worker_->record_denoised.store(on);
+  if (on && setup_ && setup_->image_shape.size() == 3 && !frames_.empty() &&
+      frames_.front()->denoised.rows() == 0)
+    rerun();
 }
 
 void Session::cancel() {
