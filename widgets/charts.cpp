@@ -29,6 +29,15 @@ namespace itslab::gui {
 
 namespace {
 
+// A vertical axis title that fits a short chart: a qualifier in parentheses ("FID (classifier
+// features)") goes on a second line (axis titles are rich text).
+QString axis_title(const QString& label) {
+  const int paren = label.indexOf(" (");
+  return paren < 0
+             ? label.toHtmlEscaped()
+             : label.left(paren).toHtmlEscaped() + "<br>" + label.mid(paren + 1).toHtmlEscaped();
+}
+
 QColor palette_color(int i) {
   static const QColor c[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e),
                              QColor(0x2c, 0xa0, 0x2c), QColor(0xd6, 0x27, 0x28),
@@ -494,7 +503,7 @@ void NfeCurveChart::setTable(const SweepTable& table, const QString& metric) {
     lines_.push_back(s);
   }
   const QString label = metric_label(metric.toStdString());
-  axM_->setTitleText(label);
+  axM_->setTitleText(axis_title(label));
   note_->setVisible(lines_.empty());
   if (lines_.empty())
     note_->setText(table.rows.empty() ? "run a sweep to compare solvers"
@@ -509,7 +518,7 @@ void NfeCurveChart::setCurrent(int nfe, double value, const QString& label) {
   current_->replace(p);
   current_->setName("this run: " + label);
   if (lines_.empty() && !metric_.isEmpty())
-    axM_->setTitleText(metric_label(metric_.toStdString()));
+    axM_->setTitleText(axis_title(metric_label(metric_.toStdString())));
   rescale();
 }
 

@@ -9,8 +9,9 @@ const QString kFid =
     "Fréchet distance ‖μ_x − μ_r‖² + tr(Σ_x + Σ_r − 2(Σ_x Σ_r)^½) between Gaussians fitted to the "
     "128-d penultimate features (fc1 after ReLU) of the bundled Fashion-MNIST classifier: of the "
     "samples, and of the Fashion-MNIST test set (10 000 images; statistics shipped with the "
-    "classifier). Not Inception FID: values are not comparable with published FIDs, and with few "
-    "samples the estimate is biased upward";
+    "classifier). Not Inception FID: values are not comparable with published FIDs; with few "
+    "samples the estimate is biased upward, and the samples of one class are far from the whole "
+    "test set whatever their quality";
 }
 
 QString metric_label(const std::string& key) {

@@ -501,19 +501,23 @@ void TrajectoryView::paintOverlay(QPainter& p, const QRect& plot) {
   if (isTwoD()) {
     // a network's own density is not known: what is drawn is the data it was trained on
     const bool data = !setup_->network.empty();
-    QString dens =
-        density_ == Density::off ? "density off"
-        : density_ == Density::target
-            ? (data ? "training data density (exact mixture): log p₀" : "density: log p₀ (target)")
-            : (data ? "training data density (exact mixture): log p_t at this step"
-                    : "density: log p_t at this step");
-    if (data)
-      lines << QString("trained network: %1 (its samples are approximate)")
-                   .arg(QString::fromStdString(setup_->network));
-    lines << QString("%1 particles shown of %2 · %3")
-                 .arg(f.positions.rows())
-                 .arg(f.particles)
-                 .arg(dens);
+    if (data) {
+      lines << QString("%1 particles of the trained network shown of %2 (approximate samples)")
+                   .arg(f.positions.rows())
+                   .arg(f.particles);
+      lines << (density_ == Density::off ? QString("density off")
+                : density_ == Density::target
+                    ? QString("training data density (exact mixture), log p₀")
+                    : QString("training data density (exact mixture), log p_t at this step"));
+    } else {
+      const QString dens = density_ == Density::off      ? "density off"
+                           : density_ == Density::target ? "density: log p₀ (target)"
+                                                         : "density: log p_t at this step";
+      lines << QString("%1 particles shown of %2 · %3")
+                   .arg(f.positions.rows())
+                   .arg(f.particles)
+                   .arg(dens);
+    }
     const QString colour = colouring_.isEmpty() ? QString()
                                                 : QString(" · colour = %1 %2 … %3")
                                                       .arg(colouring_)
@@ -536,9 +540,13 @@ void TrajectoryView::paintOverlay(QPainter& p, const QRect& plot) {
   if (stale_)
     lines << "⟳ updating…";
   const QFontMetrics fm = fontMetrics();
+  // lines longer than the plot are cut with an ellipsis rather than drawn past its edge
+  const int room = std::max(40, plot.width() - 24);
   int w = 0;
-  for (const QString& l : lines)
+  for (QString& l : lines) {
+    l = fm.elidedText(l, Qt::ElideRight, room);
     w = std::max(w, fm.horizontalAdvance(l));
+  }
   const QRect box(plot.left() + 6, plot.top() + 6, w + 12, lines.size() * fm.height() + 8);
   p.fillRect(box, QColor(255, 255, 255, 200));
   p.setPen(QColor(0x20, 0x20, 0x20));

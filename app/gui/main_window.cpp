@@ -182,7 +182,7 @@ void MainWindow::buildDocks() {
       "At a step where the particle method resampled, draw a line from each shown particle to "
       "its ancestor's position at the previous step. Only the first particles are recorded: an "
       "ancestor outside them has no position and is skipped (the overlay counts them)");
-  showDenoised_ = new QCheckBox("x̂0", centre);
+  showDenoised_ = new QCheckBox("predicted x₀", centre);
   showDenoised_->setObjectName("denoised");
   showDenoised_->setToolTip(
       "Image networks: show x̂0 = E[x0 | x_t], the network's prediction of the clean image at the "
@@ -579,10 +579,16 @@ void MainWindow::connectSession() {
     timeBar_->setRange(s->steps, 0);
     // the view options that apply to this model
     const bool image = s->image_shape.size() == 3, twoD = s->dim == 2;
-    showDenoised_->setVisible(image);
-    for (QWidget* o : std::initializer_list<QWidget*>{densityMode_, colorBy_, showPaths_,
-                                                      showParticles_, showGenealogy_})
-      o->setEnabled(twoD);
+    // hidden first, then shown: both sets visible at once would widen the window for good
+    const std::initializer_list<QWidget*> flat{densityMode_, colorBy_, showPaths_, showParticles_,
+                                               showGenealogy_};
+    for (bool show : {false, true}) {
+      if (image == show)
+        showDenoised_->setVisible(show);
+      for (QWidget* o : flat)
+        if (twoD == show)
+          o->setVisible(show);
+    }
     if (metricsDefault_) {
       // the model's default metrics, shown ticked (the preset still names none)
       json names = json::array();
