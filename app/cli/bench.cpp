@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <sys/resource.h>
@@ -141,6 +142,57 @@ void bench_smc_64k(Backend& be, int repeat) {
               tp.median_ms, 100 * (t.median_ms / tp.median_ms - 1));
 }
 
+// The layers of the Fashion-MNIST U-Net (docs/model-format.md) at their real shapes, one call
+// each timed on its own (sync after every call), 16 images: what a U-Net step costs per layer.
+constexpr const char* kUnetLabel = "U-Net layers";
+void bench_unet_layers(Backend& be, int repeat) {
+  const int64_t n = 16;
+  const auto random = [&](int64_t rows, int64_t cols, uint32_t stream) {
+    std::vector<float> v(static_cast<size_t>(rows * cols));
+    philox_uniform_rows(5, stream, 0, 0, static_cast<uint32_t>(rows), static_cast<uint32_t>(cols),
+                        v.data());
+    for (float& x : v)
+      x = 2 * x - 1;
+    Tensor t = be.alloc(rows, cols);
+    be.upload(t, v.data());
+    return t;
+  };
+  const ImageShape s28{32, 28, 28}, s7{128, 7, 7};
+  Tensor x28 = random(n, s28.size(), 1), y28 = be.alloc(n, s28.size()),
+         y14 = be.alloc(n, 32 * 14 * 14), g32 = random(1, 32, 2), w33 = random(32, 32 * 9, 3),
+         e32 = random(n, 32, 4), x7 = random(n, s7.size(), 5), w11 = random(384, 128, 6),
+         b384 = random(1, 384, 7), qkv = be.alloc(n, 3 * s7.size()), att = be.alloc(n, s7.size()),
+         up = be.alloc(n, 4 * s7.size()), skip = random(n, 64 * 14 * 14, 8),
+         cat = be.alloc(n, (128 + 64) * 14 * 14), pool = be.alloc(n, 32 * 14 * 14);
+  const std::pair<const char*, std::function<void()>> layers[] = {
+      {"group_norm 32x28x28 (8 groups) + SiLU",
+       [&] { be.group_norm(y28, x28, s28, 8, g32, g32, 1e-5, Activation::silu); }},
+      {"conv3x3 32->32 at 28x28 + time bias",
+       [&] { be.conv2d(y28, x28, s28, w33, g32, 3, 1, 1, &e32); }},
+      {"conv3x3 stride 2 32->32, 28x28 -> 14x14",
+       [&] { be.conv2d(y14, x28, s28, w33, g32, 3, 2, 1, nullptr); }},
+      {"conv1x1 128->384 at 7x7 (qkv)",
+       [&] { be.conv2d(qkv, x7, s7, w11, b384, 1, 1, 0, nullptr); }},
+      {"attention 4 heads x 32 at 7x7", [&] { be.attention(att, qkv, 128, 4, 49); }},
+      {"upsample2 128x7x7", [&] { be.upsample2(up, x7, s7); }},
+      {"concat_cols 128x14x14 | 64x14x14", [&] { be.concat_cols(cat, up, skip); }},
+      {"maxpool2 32x28x28", [&] { be.maxpool2(pool, x28, s28); }},
+  };
+  std::printf("\n%s (%lld images, one call each, median ms):\n", kUnetLabel,
+              static_cast<long long>(n));
+  for (const auto& [label, op] : layers) {
+    try {
+      const Timing t = time_it(repeat, [&] {
+        op();
+        be.sync();
+      });
+      std::printf("  %-44s %10.3f\n", label, t.median_ms);
+    } catch (const Error& e) { // a backend that does not have the layer yet
+      std::printf("  %-44s %s\n", label, e.what());
+    }
+  }
+}
+
 // A 3×256 MLP denoiser with random weights (until the neural-model issue provides trained
 // ones), written in Backend ops exactly as a trained MLP would run: per step
 //   e = time_embedding(t), h1 = SiLU(x W0ᵀ + b0) + e, h2 = SiLU(h1 W1ᵀ + b1),
@@ -211,13 +263,14 @@ struct Row {
 };
 
 std::vector<Row> run_backend(const std::string& spec, const std::string& device, int repeat,
-                             const std::vector<Workload>& workloads) {
+                             const std::vector<Workload>& workloads, bool extras, bool unet) {
   BackendChoice bc = make_backend(spec, device);
   Backend& be = *bc.backend;
   std::printf("\nbackend: %s (%s)%s\n", be.name().c_str(), be.device().c_str(),
               bc.notice.empty() ? "" : ("; " + bc.notice).c_str());
-  std::printf("%-44s %9s %10s %10s %10s %5s %16s %8s\n", "workload", "particles", "median ms",
-              "min ms", "cpu ms/run", "NFE", "particle-steps/s", "peak MB");
+  if (!workloads.empty())
+    std::printf("%-44s %9s %10s %10s %10s %5s %16s %8s\n", "workload", "particles", "median ms",
+                "min ms", "cpu ms/run", "NFE", "particle-steps/s", "peak MB");
   std::vector<Row> rows;
   for (const Workload& w : workloads) {
     Row r;
@@ -248,6 +301,10 @@ std::vector<Row> run_backend(const std::string& spec, const std::string& device,
     std::fflush(stdout);
     rows.push_back(r);
   }
+  if (unet)
+    bench_unet_layers(be, repeat);
+  if (!extras)
+    return rows;
 
   // Same job, hand-written: the ratio is what the Backend abstraction costs.
   const Preset p = load_checked_preset("default").preset;
@@ -266,7 +323,8 @@ std::vector<Row> run_backend(const std::string& spec, const std::string& device,
   return rows;
 }
 
-void run_bench(int repeat, const std::string& backends, const std::string& device, bool quick) {
+void run_bench(int repeat, const std::string& backends, const std::string& device, bool quick,
+               const std::string& only) {
   std::vector<Workload> workloads = {
       {"eight-gaussians dpmpp_2m 20 (default)", "default", "", 0},
       {"eight-gaussians heun 20", "default", "heun", 0},
@@ -280,6 +338,12 @@ void run_bench(int repeat, const std::string& backends, const std::string& devic
   if (quick)
     workloads = {
         workloads[0], workloads[3], {"MLP 3x256 (random weights), Euler 20", "", "", 1024}};
+  if (!only.empty()) {
+    std::erase_if(workloads,
+                  [&](const Workload& w) { return w.label.find(only) == std::string::npos; });
+    if (workloads.empty() && std::string(kUnetLabel).find(only) == std::string::npos)
+      throw Error("--only: no workload label contains '" + only + "'");
+  }
   std::vector<std::string> specs;
   std::stringstream ss(backends);
   for (std::string s; std::getline(ss, s, ',');)
@@ -293,9 +357,10 @@ void run_bench(int repeat, const std::string& backends, const std::string& devic
   std::map<std::string, std::vector<Row>> results;
   for (const std::string& s : specs) {
     // one backend alive at a time: no backend's threads compete with the one being timed
-    results[s] = run_backend(s, device, repeat, workloads);
+    results[s] = run_backend(s, device, repeat, workloads, only.empty(),
+                             std::string(kUnetLabel).find(only) != std::string::npos);
   }
-  if (specs.size() < 2)
+  if (specs.size() < 2 || workloads.empty())
     return;
   std::printf("\nthroughput relative to %s (particle-steps/s ratio, > 1 is faster)\n",
               specs[0].c_str());
@@ -319,6 +384,7 @@ void add_bench(CLI::App& app) {
   auto backend = std::make_shared<std::string>("cpu");
   auto device = std::make_shared<std::string>();
   auto quick = std::make_shared<bool>(false);
+  auto only = std::make_shared<std::string>();
   CLI::App* b = app.add_subcommand("bench", "Time fixed sampling workloads");
   b->add_option("--repeat", *repeat, "timed repetitions per workload (median reported)")
       ->check(CLI::Range(1, 10000))
@@ -329,7 +395,10 @@ void add_bench(CLI::App& app) {
       ->capture_default_str();
   b->add_option("--device", *device, "Vulkan device (index, type or part of the name)");
   b->add_flag("--quick", *quick, "three small workloads only (smoke test)");
-  b->callback([=] { run_bench(*repeat, *backend, *device, *quick); });
+  b->add_option("--only", *only,
+                "only the workloads whose label contains this text (e.g. MLP); skips the "
+                "reference loop and smc-64k");
+  b->callback([=] { run_bench(*repeat, *backend, *device, *quick, *only); });
 }
 
 } // namespace itslab::cli

@@ -121,39 +121,3 @@ void check_time_embedding_args(const Tensor& y, const Tensor& t, const Tensor& f
 }
 
 } // namespace itslab
-
-// Transitional: the neural-network layers are being added backend by backend; each backend
-// overrides these, after which they become pure virtual.
-namespace itslab {
-namespace {
-[[noreturn]] void missing(const Backend& be, const char* op) {
-  throw Error(std::string(op) + " is not available on the " + be.name() + " backend yet");
-}
-} // namespace
-void Backend::layer_norm(Tensor&, const Tensor&, const Tensor&, const Tensor&, double, Activation) {
-  missing(*this, "layer_norm");
-}
-void Backend::group_norm(Tensor&, const Tensor&, ImageShape, int, const Tensor&, const Tensor&,
-                         double, Activation) {
-  missing(*this, "group_norm");
-}
-void Backend::conv2d(Tensor&, const Tensor&, ImageShape, const Tensor&, const Tensor&, int, int,
-                     int, const Tensor*) {
-  missing(*this, "conv2d");
-}
-void Backend::upsample2(Tensor&, const Tensor&, ImageShape) {
-  missing(*this, "upsample2");
-}
-void Backend::maxpool2(Tensor&, const Tensor&, ImageShape) {
-  missing(*this, "maxpool2");
-}
-void Backend::concat_cols(Tensor&, const Tensor&, const Tensor&) {
-  missing(*this, "concat_cols");
-}
-void Backend::activate(Tensor&, const Tensor&, Activation) {
-  missing(*this, "activate");
-}
-void Backend::attention(Tensor&, const Tensor&, int, int, int) {
-  missing(*this, "attention");
-}
-} // namespace itslab

@@ -88,29 +88,29 @@ public:
   // y = act(γ ⊙ (x − μ)/√(var + eps) + β) over the columns of each row (LayerNorm, biased var);
   // γ, β [1, cols].
   virtual void layer_norm(Tensor& y, const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                          double eps, Activation act);
+                          double eps, Activation act) = 0;
   // GroupNorm of each row's image s: statistics over the C/groups channels of a group and all
   // their pixels (biased var), then act(γ_c·x̂ + β_c); γ, β [1, C].
   virtual void group_norm(Tensor& y, const Tensor& x, ImageShape s, int groups, const Tensor& gamma,
-                          const Tensor& beta, double eps, Activation act);
+                          const Tensor& beta, double eps, Activation act) = 0;
   // 2-D cross-correlation (PyTorch Conv2d) with zero padding: W [Cout, Cin·k·k] (the
   // [Cout, Cin, k, k] tensor flattened), b [1, Cout], y [n, Cout·Ho·Wo] with
   // Ho = (H + 2·pad − k)/stride + 1. row_bias [n, Cout], when given, is added to channel c of
   // row i (a ResBlock's time embedding).
   virtual void conv2d(Tensor& y, const Tensor& x, ImageShape s, const Tensor& W, const Tensor& b,
-                      int k, int stride, int pad, const Tensor* row_bias);
+                      int k, int stride, int pad, const Tensor* row_bias) = 0;
   // Nearest-neighbour 2× upsampling: y [n, C·2H·2W].
-  virtual void upsample2(Tensor& y, const Tensor& x, ImageShape s);
+  virtual void upsample2(Tensor& y, const Tensor& x, ImageShape s) = 0;
   // 2×2 max pooling, stride 2, floor (7 → 3): y [n, C·(H/2)·(W/2)].
-  virtual void maxpool2(Tensor& y, const Tensor& x, ImageShape s);
+  virtual void maxpool2(Tensor& y, const Tensor& x, ImageShape s) = 0;
   // y = [a | b] row by row (channel concatenation of NCHW rows).
-  virtual void concat_cols(Tensor& y, const Tensor& a, const Tensor& b);
+  virtual void concat_cols(Tensor& y, const Tensor& a, const Tensor& b) = 0;
   // y = act(x) elementwise; y may be x.
-  virtual void activate(Tensor& y, const Tensor& x, Activation act);
+  virtual void activate(Tensor& y, const Tensor& x, Activation act) = 0;
   // Multi-head self-attention over P positions: each row of qkv [n, 3·C·P] is q, k, v, each
   // [heads, C/heads, P]; y [n, C·P] = per head softmax_j(q_iᵀk_j/√(C/heads)) v_j in the same
   // [heads, C/heads, P] layout.
-  virtual void attention(Tensor& y, const Tensor& qkv, int channels, int heads, int positions);
+  virtual void attention(Tensor& y, const Tensor& qkv, int channels, int heads, int positions) = 0;
 
   // Blocks until all recorded work is done (no-op on synchronous backends).
   virtual void sync() {}

@@ -12,6 +12,7 @@
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <filesystem>
@@ -81,10 +82,9 @@ private slots:
     QVERIFY(build_experiment(q).network);
 
     const std::string both = error_of([] {
-      parse_preset(R"({"schema": "itslab.preset/1", "model": {"builtin": "nn/two-moons-flow",
-        "path": "x"}, "process": {"type": "flow_linear"}, "schedule": {"type": "uniform"},
-        "solver": {"type": "euler"}, "particles": {"count": 4}})",
-                   "inline");
+      nlohmann::json j = nlohmann::json::parse(preset_to_string(load("two-moons-mlp-flow-euler")));
+      j["model"]["path"] = "x";
+      parse_preset(j.dump(), "inline");
     });
     QVERIFY2(both.find("model: give exactly one of 'builtin', 'gmm' and 'path'") !=
                  std::string::npos,
@@ -110,10 +110,9 @@ private slots:
                  std::string::npos,
              mmd_on_images.c_str());
 
-    const std::string text =
-        R"({"schema": "itslab.preset/1", "model": {"builtin": "nn/fmnist-unet"},
-      "process": {"type": "flow_linear"}, "schedule": {"type": "uniform", "steps": 4},
-      "solver": {"type": "euler"}, "particles": {"count": 4}})";
+    nlohmann::json j = nlohmann::json::parse(preset_to_string(load("fmnist-unet-cfg")));
+    j.erase("metrics");
+    const std::string text = j.dump();
     const Preset p = parse_checked_preset(text, "inline").preset;
     QCOMPARE(p.metrics, std::vector<std::string>{"fid"});
     QVERIFY(!p.metrics_defaulted);
@@ -150,15 +149,17 @@ private slots:
         continue;
       const bool image = id.rfind("fmnist", 0) == 0;
       const std::unique_ptr<NeuralModel> net = NeuralModel::load(bundled_models_dir() + "/" + id);
-      const std::string process = nlohmann::json(net->config().process.type).dump();
       for (const TypeSpec& solver : solver_specs()) {
-        const std::string text = R"({"schema": "itslab.preset/1", "seed": 1,
-          "model": {"builtin": "nn/)" +
-                                 id + R"("}, "process": {"type": )" + process +
-                                 R"(}, "schedule": {"type": "uniform", "steps": )" +
-                                 (image ? "3" : "6") + R"(}, "solver": {"type": ")" + solver.type +
-                                 R"("}, "particles": {"count": )" + (image ? "3" : "256") +
-                                 R"(}, "backend": "cpu", "metrics": []})";
+        const nlohmann::json j = {{"schema", "itslab.preset/1"},
+                                  {"seed", 1},
+                                  {"model", {{"builtin", "nn/" + id}}},
+                                  {"process", {{"type", net->config().process.type}}},
+                                  {"schedule", {{"type", "uniform"}, {"steps", image ? 3 : 6}}},
+                                  {"solver", {{"type", solver.type}}},
+                                  {"particles", {{"count", image ? 3 : 256}}},
+                                  {"backend", "cpu"},
+                                  {"metrics", nlohmann::json::array()}};
+        const std::string text = j.dump();
         const std::string where = id + " / " + solver.type;
         try {
           const RunResult r = run_preset(parse_checked_preset(text, where).preset);
@@ -196,6 +197,10 @@ private slots:
     const RunResult best = run_preset(b);
     b.particle_method = {"independent", {}, {}, {}};
     const RunResult plain = run_preset(b);
+    Preset fk = load("fmnist-unet-fk-steering");
+    fk.particles = 32;
+    fk.schedule.num["steps"] = 8;
+    const RunResult steered = run_preset(fk);
     const auto returned = [](const SampleResult& s) {
       std::vector<double> v;
       for (size_t i = 0; i < (s.selected.empty() ? s.final_reward.size() : s.selected.size()); ++i)
@@ -203,8 +208,14 @@ private slots:
       return v;
     };
     const double r_best = mean(returned(best.result)), r_plain = mean(returned(plain.result));
-    qInfo("log p(bag | x): best of 8 %.3f vs plain %.3f", r_best, r_plain);
+    const double r_fk = mean(returned(steered.result));
+    qInfo("log p(bag | x), 32 particles, 8 steps: best of 8 %.3f, FK steering (λ = 2) %.3f, "
+          "plain %.3f",
+          r_best, r_fk, r_plain);
+    // the classifier's log-probabilities of non-bags are −5 … −10: raising the mean by half a
+    // nat means several more particles became bags
     QVERIFY2(r_best > r_plain + 0.5, qPrintable(QString("%1 vs %2").arg(r_best).arg(r_plain)));
+    QVERIFY2(r_fk > r_plain + 0.5, qPrintable(QString("%1 vs %2").arg(r_fk).arg(r_plain)));
   }
 };
 

@@ -349,10 +349,15 @@ std::shared_ptr<Device> Device::open(const std::string& selector, std::string& e
   a.vkGetPhysicalDeviceMemoryProperties(d->phys, &d->mem);
   VkPhysicalDeviceMaintenance3Properties m3{
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
+  VkPhysicalDeviceSubgroupProperties sg{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+  m3.pNext = &sg;
   VkPhysicalDeviceProperties2 p2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
   p2.pNext = &m3;
   a.vkGetPhysicalDeviceProperties2(d->phys, &p2);
   d->max_alloc = m3.maxMemoryAllocationSize;
+  d->subgroup_size = sg.subgroupSize;
+  d->subgroup_shuffle = (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                        (sg.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
 
   uint32_t nq = 0;
   a.vkGetPhysicalDeviceQueueFamilyProperties(d->phys, &nq, nullptr);

@@ -76,8 +76,18 @@ private:
   X(reward_f32)                                                                                    \
   X(reward_f64)                                                                                    \
   X(gemm_bias_act)                                                                                 \
+  X(gemm_bias_act_lanes)                                                                           \
   X(time_embedding_f32)                                                                            \
-  X(time_embedding_f64)
+  X(time_embedding_f64)                                                                            \
+  X(layer_norm)                                                                                    \
+  X(group_norm)                                                                                    \
+  X(conv2d)                                                                                        \
+  X(conv2d_lanes)                                                                                  \
+  X(upsample2)                                                                                     \
+  X(maxpool2)                                                                                      \
+  X(concat_cols)                                                                                   \
+  X(activate)                                                                                      \
+  X(attention)
 
 enum class Shader : int {
 #define ITSLAB_VK_ENUM(name) name,
@@ -125,6 +135,8 @@ public:
   bool f64 = false;            // double-precision variants of the kernels are used
   bool f64_supported = false;  // shaderFloat64
   uint32_t timestamp_bits = 0; // 0: no timestamps on the queue
+  uint32_t subgroup_size = 0;
+  bool subgroup_shuffle = false; // subgroupShuffle in compute shaders
   std::atomic<bool> lost{false};
 
 private:

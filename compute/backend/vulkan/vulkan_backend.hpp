@@ -51,6 +51,17 @@ public:
   void gemm_bias_act(Tensor& y, const Tensor& x, const Tensor& W, const Tensor& b,
                      Activation act) override;
   void time_embedding(Tensor& y, const Tensor& t, double scale, const Tensor& freqs) override;
+  void layer_norm(Tensor& y, const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                  Activation act) override;
+  void group_norm(Tensor& y, const Tensor& x, ImageShape s, int groups, const Tensor& gamma,
+                  const Tensor& beta, double eps, Activation act) override;
+  void conv2d(Tensor& y, const Tensor& x, ImageShape s, const Tensor& W, const Tensor& b, int k,
+              int stride, int pad, const Tensor* row_bias) override;
+  void upsample2(Tensor& y, const Tensor& x, ImageShape s) override;
+  void maxpool2(Tensor& y, const Tensor& x, ImageShape s) override;
+  void concat_cols(Tensor& y, const Tensor& a, const Tensor& b) override;
+  void activate(Tensor& y, const Tensor& x, Activation act) override;
+  void attention(Tensor& y, const Tensor& qkv, int channels, int heads, int positions) override;
   void sync() override;
 
   // The raw Philox uint32 words of fill_uniform's counters, stored as float bit patterns.
@@ -75,6 +86,12 @@ public:
   // staging copies, as on GPUs whose device-local memory the host cannot see (tests use it on
   // lavapipe, where all memory is host-visible).
   void set_force_staging(bool on);
+
+  // The kernel of gemm_bias_act and conv2d: a shared-memory tile (GPUs) or register tiles fed
+  // by subgroup shuffles (the default on CPU-type devices, whose shared memory is slow). Both
+  // give the same bits; tests run each. False when the device cannot run the one asked for.
+  enum class GemmKernel { automatic, shared_tile, subgroup };
+  bool set_gemm_kernel(GemmKernel k);
 
   // Validation messages (ITSLAB_VK_VALIDATION=1) seen in this process so far.
   static int validation_errors();

@@ -1,0 +1,60 @@
+#version 450
+// LayerNorm over the d columns of each row, one workgroup per row: μ, then the biased variance
+// as the mean of (x − μ)² (two passes, no E[x²] − μ² cancellation), each a strided per-invocation
+// sum reduced in a fixed order; y = act(γ_j·((x_j − μ)/√(var + eps)) + β_j) (activation.glsl).
+#include "common.glsl"
+
+layout(std430, binding = 0) writeonly buffer Y { float y[]; };
+layout(std430, binding = 0) writeonly buffer Y4 { vec4 y4[]; };
+layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer X4 { vec4 x4[]; };
+layout(std430, binding = 2) readonly buffer G { float gamma[]; };
+layout(std430, binding = 2) readonly buffer G4 { vec4 gamma4[]; };
+layout(std430, binding = 3) readonly buffer Bt { float beta[]; };
+layout(std430, binding = 3) readonly buffer Bt4 { vec4 beta4[]; };
+layout(constant_id = 1) const uint ACT = 0;
+// d % 4 = 0: float4 loads and stores (lavapipe visits each lane once per load, whatever its width)
+layout(constant_id = 2) const bool VEC4 = false;
+layout(push_constant) uniform PC { uint n, d; float eps; } pc;
+#include "activation.glsl"
+#include "wg_sum.glsl"
+
+void main() {
+  const uint row = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
+  if (row >= pc.n) return; // whole workgroups: no barrier is skipped by part of one
+  const uint lid = gl_LocalInvocationIndex, base = row * pc.d;
+  const uint WG = gl_WorkGroupSize.x;
+  float s = 0.0;
+  if (VEC4) {
+    vec4 s4 = vec4(0.0);
+    for (uint j = lid; j < pc.d / 4u; j += WG) s4 += x4[base / 4u + j];
+    s = (s4.x + s4.y) + (s4.z + s4.w);
+  } else {
+    for (uint j = lid; j < pc.d; j += WG) s += x[base + j];
+  }
+  const float mean = wg_sum(s) / float(pc.d);
+  float q = 0.0;
+  if (VEC4) {
+    vec4 q4 = vec4(0.0);
+    for (uint j = lid; j < pc.d / 4u; j += WG) {
+      const vec4 e = x4[base / 4u + j] - mean;
+      q4 = fma(e, e, q4);
+    }
+    q = (q4.x + q4.y) + (q4.z + q4.w);
+  } else {
+    for (uint j = lid; j < pc.d; j += WG) {
+      const float e = x[base + j] - mean;
+      q = fma(e, e, q);
+    }
+  }
+  const float inv = 1.0 / sqrt(wg_sum(q) / float(pc.d) + pc.eps);
+  if (VEC4) {
+    for (uint j = lid; j < pc.d / 4u; j += WG) {
+      const vec4 v = gamma4[j] * ((x4[base / 4u + j] - mean) * inv) + beta4[j];
+      y4[base / 4u + j] = vec4(activate(v.x), activate(v.y), activate(v.z), activate(v.w));
+    }
+  } else {
+    for (uint j = lid; j < pc.d; j += WG)
+      y[base + j] = activate(gamma[j] * ((x[base + j] - mean) * inv) + beta[j]);
+  }
+}
