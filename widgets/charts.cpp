@@ -33,9 +33,9 @@ namespace {
 // features)") goes on a second line (axis titles are rich text).
 QString axis_title(const QString& label) {
   const int paren = label.indexOf(" (");
-  return paren < 0
-             ? label.toHtmlEscaped()
-             : label.left(paren).toHtmlEscaped() + "<br>" + label.mid(paren + 1).toHtmlEscaped();
+  return paren < 0 ? label.toHtmlEscaped()
+                   : label.left(paren).toHtmlEscaped() + "<br><small>" +
+                         label.mid(paren + 1).toHtmlEscaped() + "</small>";
 }
 
 QColor palette_color(int i) {

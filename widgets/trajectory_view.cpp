@@ -502,7 +502,7 @@ void TrajectoryView::paintOverlay(QPainter& p, const QRect& plot) {
     // a network's own density is not known: what is drawn is the data it was trained on
     const bool data = !setup_->network.empty();
     if (data) {
-      lines << QString("%1 particles of the trained network shown of %2 (approximate samples)")
+      lines << QString("%1 particles shown of %2 · a network's samples (approximate)")
                    .arg(f.positions.rows())
                    .arg(f.particles);
       lines << (density_ == Density::off ? QString("density off")

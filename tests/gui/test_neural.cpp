@@ -306,7 +306,7 @@ private slots:
     for (QAbstractAxis* a : chart->chart()->axes()) {
       if (auto* l = qobject_cast<QLogValueAxis*>(a)) {
         logX = logX || l->titleText() == "NFE";
-        logY = logY || l->titleText() == "FID<br>(classifier features)";
+        logY = logY || l->titleText().contains("(classifier features)");
       }
     }
     QVERIFY(logX && logY);
