@@ -616,7 +616,7 @@ void TrajectoryView::paintImages(QPainter& p) {
   showsDenoised_ = denoised;
   imageTiles_ = 0;
 
-  QString what = denoised     ? "x̂0, the network's prediction of the clean images"
+  QString what = denoised     ? "predicted x₀ = E[x₀ | x_t]"
                  : step_ == 0 ? "x_T, the initial noise"
                               : "x_t";
   QString cls = "unconditional";
@@ -666,11 +666,12 @@ void TrajectoryView::paintImages(QPainter& p) {
     if (s > bestS)
       bestS = s, bestC = c;
   }
-  // whole pixels when they are big enough, so each model pixel is a crisp square
-  const double s = bestS >= 2 ? std::floor(bestS) : bestS;
+  // whole screen pixels per model pixel once that wastes little room (crisp squares); below,
+  // smooth scaling, since uneven nearest-neighbour pixels look worse than a slight blur
+  const double s = bestS >= 4 ? std::floor(bestS) : bestS;
   if (!(s > 0))
     return;
-  p.setRenderHint(QPainter::SmoothPixmapTransform, s < 2);
+  p.setRenderHint(QPainter::SmoothPixmapTransform, s < 4);
   ImageGridStyle style;
   style.cols = 1;
   style.gap = 0;
