@@ -6,16 +6,20 @@
 
 #include "backend/backend.hpp"
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "core/philox.hpp"
 #include "engine/run.hpp"
 #include "io/preset.hpp"
+#include "model/neural_model.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <sys/resource.h>
 #include <vector>
@@ -136,10 +140,12 @@ void bench_smc_64k(Backend& be, int repeat) {
   const Experiment ep = build_experiment(plain);
   const Timing tp = time_it(reps, [&] { sample(be, ep, plain); });
   std::printf("\nsmc-64k (fk_steering, 65536 particles, 50 steps ddim eta=1, resampling every "
-              "step, eight-gaussians): median %.3f ms, min %.3f ms, %d resamplings, NFE total "
-              "%lld; the plain sampler alone: median %.3f ms (SMC adds %.0f%%)\n",
-              t.median_ms, t.min_ms, last.resamplings, static_cast<long long>(last.nfe_total),
-              tp.median_ms, 100 * (t.median_ms / tp.median_ms - 1));
+              "step, eight-gaussians): median %.3f ms, min %.3f ms, cpu %.1f ms/run, %d "
+              "resamplings, NFE total %lld; the plain sampler alone: median %.3f ms, cpu %.1f "
+              "ms/run (SMC adds %.0f%%)\n",
+              t.median_ms, t.min_ms, t.cpu_ms, last.resamplings,
+              static_cast<long long>(last.nfe_total), tp.median_ms, tp.cpu_ms,
+              100 * (t.median_ms / tp.median_ms - 1));
 }
 
 // The layers of the Fashion-MNIST U-Net (docs/model-format.md) at their real shapes, one call
@@ -254,6 +260,77 @@ private:
   Tensor W_[4], b_[4], x_, ones_, freqs_, e_, h_[3], v_;
 };
 
+// A bundled network sampled with the flow Euler step in x̂0 form under its own process:
+// x ← x + (t' − t)/t · (x − x̂0), t from 1 down to 1/steps (t = 0 is never evaluated), so one
+// network call per step — the loop of tools/bench_torch.py's --mode mlp in PyTorch.
+class NeuralWorkload {
+public:
+  static constexpr int kSteps = 20;
+  NeuralWorkload(Backend& be, const NeuralModel& m, int64_t n, int cls)
+      : be_(be), m_(m), n_(n), cls_(cls), x_(be.alloc(n, m.dim())), x0_(be.alloc(n, m.dim())) {}
+  void run() {
+    be_.fill_normal(x_, {7, static_cast<uint32_t>(Stream::init_noise), 0, 0});
+    for (int i = 0; i < kSteps; ++i) {
+      const double t = 1.0 - static_cast<double>(i) / kSteps, t1 = t - 1.0 / kSteps;
+      m_.denoise(be_, x0_, x_, t, ProcessPoint::at(m_.process(), t), cls_);
+      const double h = (t1 - t) / t;
+      be_.lincomb(x_, {{&x_, 1 + h}, {&x0_, -h}});
+    }
+    std::vector<float> out(static_cast<size_t>(x_.size()));
+    be_.download(x_, out.data());
+  }
+
+private:
+  Backend& be_;
+  const NeuralModel& m_;
+  int64_t n_;
+  int cls_;
+  Tensor x_, x0_;
+};
+
+struct NeuralRow {
+  std::string label, model;
+  int64_t particles;
+  int cls;
+  Timing t{};
+};
+
+// The neural-model workloads: the two-moons flow MLP at `mlp_particles` and the Fashion-MNIST
+// U-Net at batch 64, class-conditional; each 20 Euler steps.
+std::vector<NeuralRow> bench_neural(Backend& be, int repeat,
+                                    const std::vector<int64_t>& mlp_particles, bool unet) {
+  std::vector<NeuralRow> rows;
+  for (const int64_t n : mlp_particles)
+    rows.push_back({"two-moons-flow MLP, Euler 20", "two-moons-flow", n, -1});
+  if (unet)
+    rows.push_back({"fmnist-unet class 3, Euler 20", "fmnist-unet", 64, 3});
+  std::printf("\nneural models (%s)\n%-36s %9s %10s %10s %10s %12s\n", be.name().c_str(),
+              "workload", "particles", "median ms", "min ms", "cpu ms/run", "samples/s");
+  std::vector<NeuralRow> done;
+  for (NeuralRow& r : rows) {
+    try {
+      const std::string dir = bundled_models_dir();
+      if (dir.empty())
+        throw Error("the bundled models were not found (set ITSLAB_MODELS)");
+      const auto model = NeuralModel::load(dir + "/" + r.model);
+      NeuralWorkload w(be, *model, r.particles, r.cls);
+      const int reps =
+          r.model == "fmnist-unet" ? std::max(1, repeat / 10) : std::max(3, repeat / 4);
+      r.t = time_it(reps, [&] { w.run(); });
+    } catch (const Error& e) {
+      std::printf("%-36s %9lld unavailable: %s\n", r.label.c_str(),
+                  static_cast<long long>(r.particles), e.what());
+      continue;
+    }
+    std::printf("%-36s %9lld %10.1f %10.1f %10.1f %12.0f\n", r.label.c_str(),
+                static_cast<long long>(r.particles), r.t.median_ms, r.t.min_ms, r.t.cpu_ms,
+                r.particles / (r.t.median_ms / 1000));
+    std::fflush(stdout);
+    done.push_back(r);
+  }
+  return done;
+}
+
 struct Row {
   std::string label;
   int64_t particles = 0;
@@ -262,12 +339,38 @@ struct Row {
   double rate = 0; // particle-steps per second (wall)
 };
 
-std::vector<Row> run_backend(const std::string& spec, const std::string& device, int repeat,
-                             const std::vector<Workload>& workloads, bool extras, bool unet) {
+// What `bench` runs besides the fixed workloads.
+struct BenchOptions {
+  int repeat = 20;
+  bool quick = false;
+  bool neural_only = false;           // --neural: the neural-model workloads only
+  std::vector<int64_t> mlp_particles; // --particles (default 4096, 65536)
+  std::string report;                 // --report: the neural rows as JSON
+  std::string only;                   // --only: workloads whose label contains this
+};
+
+std::vector<Row> run_backend(const std::string& spec, const std::string& device,
+                             const BenchOptions& o, const std::vector<Workload>& workloads,
+                             nlohmann::json& report, bool extras, bool unet) {
+  const int repeat = o.repeat;
   BackendChoice bc = make_backend(spec, device);
   Backend& be = *bc.backend;
   std::printf("\nbackend: %s (%s)%s\n", be.name().c_str(), be.device().c_str(),
               bc.notice.empty() ? "" : ("; " + bc.notice).c_str());
+  const auto neural = [&] {
+    for (const NeuralRow& r : bench_neural(be, repeat, o.mlp_particles, !o.quick))
+      report.push_back({{"backend", be.name()},
+                        {"model", r.model},
+                        {"particles", r.particles},
+                        {"steps", NeuralWorkload::kSteps},
+                        {"median_ms", r.t.median_ms},
+                        {"min_ms", r.t.min_ms},
+                        {"device", be.device()}});
+  };
+  if (o.neural_only) {
+    neural();
+    return {};
+  }
   if (!workloads.empty())
     std::printf("%-44s %9s %10s %10s %10s %5s %16s %8s\n", "workload", "particles", "median ms",
                 "min ms", "cpu ms/run", "NFE", "particle-steps/s", "peak MB");
@@ -320,11 +423,15 @@ std::vector<Row> run_backend(const std::string& spec, const std::string& device,
               tr.median_ms, be.name().c_str(), ti.median_ms, ti.median_ms / tr.median_ms,
               static_cast<double>((ours - ref).cwiseAbs().maxCoeff()));
   bench_smc_64k(be, repeat);
+  neural();
   return rows;
 }
 
-void run_bench(int repeat, const std::string& backends, const std::string& device, bool quick,
-               const std::string& only) {
+void run_bench(BenchOptions o, const std::string& backends, const std::string& device) {
+  const bool quick = o.quick;
+  const std::string& only = o.only;
+  if (o.mlp_particles.empty())
+    o.mlp_particles = quick ? std::vector<int64_t>{1024} : std::vector<int64_t>{4096, 65536};
   std::vector<Workload> workloads = {
       {"eight-gaussians dpmpp_2m 20 (default)", "default", "", 0},
       {"eight-gaussians heun 20", "default", "heun", 0},
@@ -355,12 +462,15 @@ void run_bench(int repeat, const std::string& backends, const std::string& devic
   if (specs.empty())
     throw Error("--backend: no backend given");
   std::map<std::string, std::vector<Row>> results;
+  nlohmann::json report = nlohmann::json::array();
   for (const std::string& s : specs) {
     // one backend alive at a time: no backend's threads compete with the one being timed
-    results[s] = run_backend(s, device, repeat, workloads, only.empty(),
+    results[s] = run_backend(s, device, o, workloads, report, only.empty(),
                              std::string(kUnetLabel).find(only) != std::string::npos);
   }
-  if (specs.size() < 2 || workloads.empty())
+  if (!o.report.empty())
+    write_file_atomic(o.report, report.dump(2) + "\n");
+  if (specs.size() < 2 || o.neural_only || workloads.empty())
     return;
   std::printf("\nthroughput relative to %s (particle-steps/s ratio, > 1 is faster)\n",
               specs[0].c_str());
@@ -385,6 +495,9 @@ void add_bench(CLI::App& app) {
   auto device = std::make_shared<std::string>();
   auto quick = std::make_shared<bool>(false);
   auto only = std::make_shared<std::string>();
+  auto neural = std::make_shared<bool>(false);
+  auto particles = std::make_shared<std::vector<int64_t>>();
+  auto report = std::make_shared<std::string>();
   CLI::App* b = app.add_subcommand("bench", "Time fixed sampling workloads");
   b->add_option("--repeat", *repeat, "timed repetitions per workload (median reported)")
       ->check(CLI::Range(1, 10000))
@@ -398,7 +511,22 @@ void add_bench(CLI::App& app) {
   b->add_option("--only", *only,
                 "only the workloads whose label contains this text (e.g. MLP); skips the "
                 "reference loop and smc-64k");
-  b->callback([=] { run_bench(*repeat, *backend, *device, *quick, *only); });
+  b->add_flag("--neural", *neural,
+              "the neural-model workloads only (two-moons-flow MLP, fmnist-unet; 20 Euler steps)");
+  b->add_option("--particles", *particles,
+                "particle counts of the MLP workload (default 4096 65536)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
+  b->add_option("--report", *report, "write the neural-model timings to this JSON file");
+  b->callback([=] {
+    BenchOptions o;
+    o.repeat = *repeat;
+    o.quick = *quick;
+    o.neural_only = *neural;
+    o.mlp_particles = *particles;
+    o.report = *report;
+    o.only = *only;
+    run_bench(o, *backend, *device);
+  });
 }
 
 } // namespace itslab::cli

@@ -51,24 +51,34 @@ Tensor to_device(Backend& be, const RowMatrixXf& X) {
 
 Stats stats_of(const std::vector<double>& v) {
   Stats s;
-  double sum = 0, sq = 0;
-  s.max = -std::numeric_limits<double>::infinity();
-  s.min = std::numeric_limits<double>::infinity();
-  for (double x : v)
-    if (std::isfinite(x)) {
-      ++s.finite;
-      sum += x;
-      s.max = std::max(s.max, x);
-      s.min = std::min(s.min, x);
-    }
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  double sum = 0, sq = 0, hi = -inf, lo = inf;
+  int64_t finite = 0;
+  const double* x = v.data();
+  const int64_t n = static_cast<int64_t>(v.size());
+  // SMC takes the rewards' statistics every step: branch-free, so the loops vectorise
+  // (|x| ≤ max is false for ±inf and NaN)
+#pragma omp simd reduction(+ : sum, finite) reduction(max : hi) reduction(min : lo)
+  for (int64_t i = 0; i < n; ++i) {
+    const bool f = std::abs(x[i]) <= std::numeric_limits<double>::max();
+    finite += f;
+    sum += f ? x[i] : 0.0;
+    hi = std::max(hi, f ? x[i] : -inf);
+    lo = std::min(lo, f ? x[i] : inf);
+  }
+  s.finite = finite;
+  s.max = hi;
+  s.min = lo;
   if (s.finite == 0)
     return Stats{std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN(),
                  std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN(),
                  0};
   s.mean = sum / static_cast<double>(s.finite);
-  for (double x : v)
-    if (std::isfinite(x))
-      sq += (x - s.mean) * (x - s.mean);
+#pragma omp simd reduction(+ : sq)
+  for (int64_t i = 0; i < n; ++i) {
+    const bool f = std::abs(x[i]) <= std::numeric_limits<double>::max();
+    sq += f ? (x[i] - s.mean) * (x[i] - s.mean) : 0.0;
+  }
   s.std = s.finite > 1 ? std::sqrt(sq / static_cast<double>(s.finite - 1)) : 0.0;
   return s;
 }

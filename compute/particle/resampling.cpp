@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/philox.hpp"
+#include "core/simd_math.hpp"
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -108,16 +109,24 @@ WeightSummary summarize_log_weights(const std::vector<double>& l, std::vector<do
       W->assign(l.size(), n ? 1.0 / static_cast<double>(n) : 0.0);
     return s;
   }
-  const Eigen::Map<const Eigen::ArrayXd> L(l.data(), n);
-  // exp(−inf) = 0; NaN entries are masked to 0
-  const Eigen::ArrayXd e = (L == L).select((L - m).exp(), 0.0);
-  const double sum = e.sum(), sq = e.square().sum();
+  // SMC takes this every step: one vectorised pass (libm's scalar exp cost more than the
+  // resampling itself). exp(−inf) = 0; NaN entries are masked to 0.
+  std::vector<double> scratch;
+  std::vector<double>& e = W ? *W : scratch;
+  e.resize(l.size());
+  const double* L = l.data();
+  double* E = e.data();
+  double sum = 0, sq = 0;
+#pragma omp simd reduction(+ : sum, sq)
+  for (Eigen::Index i = 0; i < n; ++i) {
+    E[i] = L[i] == L[i] ? simd::exp(L[i] - m) : 0.0;
+    sum += E[i];
+    sq += E[i] * E[i];
+  }
   s.lse = m + std::log(sum);
   s.ess = sum * sum / sq;
-  if (W) {
-    W->resize(l.size());
-    Eigen::Map<Eigen::ArrayXd>(W->data(), n) = e / sum;
-  }
+  if (W)
+    Eigen::Map<Eigen::ArrayXd>(W->data(), n) /= sum;
   return s;
 }
 

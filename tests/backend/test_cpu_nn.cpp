@@ -191,6 +191,10 @@ private slots:
     QTest::newRow("3x3 s2 odd (7→4)") << 2 << 2 << 7 << 7 << 3 << 3 << 2 << 1 << true;
     QTest::newRow("1x1") << 2 << 6 << 4 << 3 << 5 << 1 << 1 << 0 << false;
     QTest::newRow("1x1 one sample") << 1 << 6 << 20 << 20 << 5 << 1 << 1 << 0 << true;
+    QTest::newRow("1x1 image, 3x3 kernel") << 2 << 2 << 1 << 1 << 3 << 3 << 1 << 1 << false;
+    QTest::newRow("2x1 image, stride 2") << 3 << 2 << 2 << 1 << 3 << 3 << 2 << 1 << true;
+    QTest::newRow("5x5 kernel, pad 2") << 2 << 2 << 6 << 5 << 3 << 5 << 1 << 2 << false;
+    QTest::newRow("3x3 s2 no padding") << 2 << 2 << 7 << 6 << 3 << 3 << 2 << 0 << false;
     QTest::newRow("blocked batch 3x3") << 70 << 3 << 4 << 4 << 4 << 3 << 1 << 1 << true;
     QTest::newRow("blocked batch 1x1") << 45 << 4 << 3 << 3 << 2 << 1 << 1 << 0 << false;
   }
@@ -283,6 +287,36 @@ private slots:
       QVERIFY(max_rel(get(be, Y), ref) <= 1e-6);
       be.activate(X, X, a);
       QCOMPARE(get(be, X), get(be, Y));
+    }
+  }
+
+  // gemm_bias_act in row blocks (several full ones and a partial one, run in parallel) against
+  // double: |Δ| ≤ (in + 2)·2⁻²⁴·Σ|x·w| for the dot product plus 1e-6 relative for the
+  // vectorised activation.
+  void gemmBiasActInBlocks() {
+    CpuBackend be;
+    const int64_t n = 1000, in = 129, out = 65;
+    const auto x = random_values(be, n * in, 12), W = random_values(be, out * in, 13),
+               b = random_values(be, out, 14);
+    Tensor X = make(be, n, in, x), Wt = make(be, out, in, W), B = make(be, 1, out, b),
+           Y = be.alloc(n, out);
+    for (Activation a : {Activation::none, Activation::silu, Activation::gelu, Activation::relu}) {
+      be.gemm_bias_act(Y, X, Wt, B, a);
+      const auto y = get(be, Y);
+      double worst = 0;
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t o = 0; o < out; ++o) {
+          double v = b[o], mag = std::abs(b[o]);
+          for (int64_t k = 0; k < in; ++k) {
+            v += double(x[i * in + k]) * W[o * in + k];
+            mag += std::abs(double(x[i * in + k]) * W[o * in + k]);
+          }
+          const double ref = act_ref(a, v);
+          const double tol = (in + 2) * std::ldexp(mag, -24) + 1e-6 * (1 + std::abs(ref));
+          worst = std::max(worst, std::abs(y[i * out + o] - ref) / tol);
+        }
+      QVERIFY2(worst <= 1,
+               qPrintable(QString("activation %1: error %2 of the bound").arg(int(a)).arg(worst)));
     }
   }
 

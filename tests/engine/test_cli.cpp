@@ -99,6 +99,7 @@ private slots:
   void bad_flags_fail_cleanly();
   void export_preset_round_trips();
   void info_lists_cpu();
+  void bench_neural_report();
 
 private:
   QTemporaryDir dir_;
@@ -334,6 +335,19 @@ void TestCli::info_lists_cpu() {
   QVERIFY2(clean_exit(r) && r.code == 0, r.describe().c_str());
   QVERIFY2(contains("\n" + r.out, "\ncpu "), r.out.c_str());
   QVERIFY2(contains(r.out, "auto"), r.out.c_str());
+}
+
+// The neural-model workload alone (the bundled two-moons MLP, small) and its JSON report.
+void TestCli::bench_neural_report() {
+  const Result r = cli({"bench", "--neural", "--quick", "--particles", "64", "--repeat", "1",
+                        "--report", qpath("bench.json")});
+  QVERIFY2(clean_exit(r) && r.code == 0, r.describe().c_str());
+  QVERIFY2(contains(r.out, "two-moons-flow MLP, Euler 20"), r.out.c_str());
+  const json j = json::parse(itslab::read_file(path("bench.json")));
+  QCOMPARE(j.size(), size_t{1});
+  QCOMPARE(j[0]["model"].get<std::string>(), std::string("two-moons-flow"));
+  QCOMPARE(j[0]["particles"].get<int>(), 64);
+  QVERIFY(j[0]["median_ms"].get<double>() > 0);
 }
 
 QTEST_APPLESS_MAIN(TestCli)

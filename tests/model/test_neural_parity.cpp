@@ -1,10 +1,12 @@
 #include "backend/cpu/cpu_backend.hpp"
 #include "core/error.hpp"
+#include "io/safetensors.hpp"
 #include "metric/frechet.hpp"
 #include "model/neural_parity.hpp"
 
 #include <QtTest>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 using namespace itslab;
@@ -182,6 +184,19 @@ private slots:
     }
   }
 
+  // Pure noise of a flow (α = 0) lies beyond a VP network's t' = 1: it is evaluated at t' = 1
+  // with x matched by noise level, x' = (σ'/σ)·x, which is what x̂0 must then equal.
+  void denoiseBeyondTheTrainedRangeClampsToItsEnd() {
+    CpuBackend be;
+    const auto m = NeuralModel::load(bundled_models_dir() + "/two-moons-vp");
+    const ProcessPoint end = ProcessPoint::at(m->process(), 1.0);
+    const RowMatrixXf x = noisy(*m, 64, {0, 1, -1, 1}, 3);
+    const RowMatrixXf a = x0_by_denoise(be, *m, x, 1.0, {0, 1, -1, 1}, -1);
+    QVERIFY(a.allFinite());
+    const RowMatrixXf b = x0_by_denoise(be, *m, static_cast<float>(end.sigma) * x, 1.0, end, -1);
+    QVERIFY(rel_error(a, b) <= 1e-5);
+  }
+
   void denoiseChecksArguments() {
     CpuBackend be;
     const auto flow = NeuralModel::load(bundled_models_dir() + "/two-moons-flow");
@@ -217,6 +232,21 @@ private slots:
     QCOMPARE(ref.cov.rows(), Eigen::Index{128});
     QVERIFY(ref.cov.trace() > 0);
     QVERIFY(std::abs(frechet_distance(ref, ref)) <= 1e-4);
+    // bit for bit the doubles in the file, not their float32 rounding
+    const std::string path = bundled_models_dir() + "/fmnist-classifier/model.safetensors";
+    const SafetensorsFile file = SafetensorsFile::open(path);
+    const std::string bytes = read_file(path);
+    uint64_t header = 0;
+    std::memcpy(&header, bytes.data(), 8);
+    for (const auto& [name, value] :
+         {std::pair{"fd.test.mu", ref.mean(3)}, std::pair{"fd.test.sigma", ref.cov(5, 7)}}) {
+      const SafetensorsEntry* e = file.find(name);
+      QVERIFY(e && e->dtype == "F64");
+      double stored = 0;
+      const size_t index = std::string(name) == "fd.test.mu" ? 3 : 5 * 128 + 7;
+      std::memcpy(&stored, bytes.data() + 8 + header + e->begin + 8 * index, 8);
+      QCOMPARE(value, stored);
+    }
   }
 };
 

@@ -1,7 +1,10 @@
 #include "backend/cpu/cpu_backend.hpp"
 
+#include "backend/cpu/cpu_activation.hpp"
+
 #include "core/error.hpp"
 #include "core/philox.hpp"
+#include "core/simd_math.hpp"
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -58,35 +61,26 @@ struct GmmStepTables {
   }
 };
 
-// Posterior mean of x0 for particles [b, e), in double with a running log-sum-exp so
-// far-away components never underflow into 0/0: ℓ_k = c_k − ½ Σ z²/λ̃ with
-// z = Q_kᵀ(x − αμ_k), and m_k = μ_k + Q_k (gain ⊙ z). D > 0 fixes the dimension at compile
-// time (the 2-D models) so the per-particle state stays in registers; Full selects Q_k ≠ I.
-template <int D, bool Full>
-void gmm_posterior_mean_rows(const GmmKernelParams& g, const GmmStepTables& tb, const float* in,
+// Posterior mean of x0 for particles [b, e) of a full-covariance mixture, in double with a
+// running log-sum-exp so far-away components never underflow into 0/0: ℓ_k = c_k − ½ Σ z²/λ̃
+// with z = Q_kᵀ(x − αμ_k), and m_k = μ_k + Q_k (gain ⊙ z).
+void gmm_posterior_mean_full(const GmmKernelParams& g, const GmmStepTables& tb, const float* in,
                              double alpha, float* out, int64_t b, int64_t e) {
-  const int d = D > 0 ? D : g.d;
-  std::vector<double> zbuf(D > 0 ? 0 : 2 * d);
-  double zfix[D > 0 ? 2 * D : 1];
-  double* z = D > 0 ? zfix : zbuf.data();
-  double* acc = z + d;
+  const int d = g.d;
+  std::vector<double> z(d), acc(d);
   for (int64_t p = b; p < e; ++p) {
     const float* x = in + p * d;
     double m = -std::numeric_limits<double>::infinity(), total = 0.0;
-    std::fill(acc, acc + d, 0.0);
+    std::fill(acc.begin(), acc.end(), 0.0);
     for (int k : tb.active) {
       const size_t off = static_cast<size_t>(k) * d;
       const double* mu = &g.mu[off];
+      const double* Q = &g.Q[off * d];
       double l = tb.c[k];
       for (int i = 0; i < d; ++i) {
         double zi = 0.0;
-        if constexpr (Full) {
-          const double* Q = &g.Q[off * d];
-          for (int j = 0; j < d; ++j)
-            zi += Q[j * d + i] * (x[j] - alpha * mu[j]);
-        } else {
-          zi = x[i] - alpha * mu[i];
-        }
+        for (int j = 0; j < d; ++j)
+          zi += Q[j * d + i] * (x[j] - alpha * mu[j]);
         l -= 0.5 * zi * zi * tb.inv[off + i];
         z[i] = zi * tb.gain[off + i];
       }
@@ -104,18 +98,112 @@ void gmm_posterior_mean_rows(const GmmKernelParams& g, const GmmStepTables& tb, 
       total += wk;
       for (int i = 0; i < d; ++i) {
         double mk = mu[i];
-        if constexpr (Full) {
-          const double* Q = &g.Q[off * d];
-          for (int j = 0; j < d; ++j)
-            mk += Q[i * d + j] * z[j];
-        } else {
-          mk += z[i];
-        }
+        for (int j = 0; j < d; ++j)
+          mk += Q[i * d + j] * z[j];
         acc[i] += wk * mk;
       }
     }
     for (int i = 0; i < d; ++i)
       out[p * d + i] = static_cast<float>(acc[i] / total);
+  }
+}
+
+// Rows per pass of the isotropic kernel: its arrays (a logit per component and row, x and the
+// accumulators per dimension and row) stay in cache, and every loop over rows vectorises.
+constexpr int64_t kGmmLanes = 64;
+
+// The isotropic case (Q_k = I, all built-in mixtures) of gmm_posterior_mean_full, restructured
+// for SIMD: rows are lanes (x transposed to structure-of-arrays), components the outer loop.
+// Pass 1 computes the logits ℓ_k and their maximum m, pass 2 the weights exp(ℓ_k − m) with the
+// branch-free simd::exp and the weighted sum of m_k = μ_k + gain ⊙ (x − αμ_k): the same sums as
+// the online softmax, without its rescaling. D > 0 fixes the dimension at compile time, so each
+// pass is one loop over the lanes; otherwise a loop over the lanes per dimension.
+template <int D>
+void gmm_posterior_mean_iso(const GmmKernelParams& g, const GmmStepTables& tb, const float* in,
+                            double alpha, float* out, int64_t b, int64_t e) {
+  constexpr int64_t L = kGmmLanes;
+  const int64_t d = D > 0 ? D : g.d;
+  const int64_t K = static_cast<int64_t>(tb.active.size());
+  thread_local std::vector<double> buf;
+  buf.resize(static_cast<size_t>((2 * d + 3 + K) * L));
+  double* const x = buf.data();
+  double* const acc = x + d * L;
+  double* const m = acc + d * L;
+  double* const total = m + L;
+  double* const w = total + L;
+  double* const ell = w + L;
+  for (int64_t p0 = b; p0 < e; p0 += L) {
+    const int64_t len = std::min(L, e - p0);
+    // lanes past the last row repeat it, so every loop runs over all L lanes
+    for (int64_t p = 0; p < L; ++p)
+      for (int64_t i = 0; i < d; ++i)
+        x[i * L + p] = in[(p0 + std::min(p, len - 1)) * d + i];
+    std::fill(m, m + L, -std::numeric_limits<double>::infinity());
+    for (int64_t q = 0; q < K; ++q) {
+      const size_t off = static_cast<size_t>(tb.active[q]) * d;
+      const double* mu = &g.mu[off];
+      const double* inv = &tb.inv[off];
+      const double ck = tb.c[tb.active[q]];
+      double* lq = ell + q * L;
+      if constexpr (D > 0) { // the dimension loop unrolls: one pass over the lanes
+#pragma omp simd
+        for (int64_t p = 0; p < L; ++p) {
+          double l = ck;
+          for (int i = 0; i < D; ++i) {
+            const double zi = x[i * L + p] - alpha * mu[i];
+            l -= 0.5 * zi * zi * inv[i];
+          }
+          lq[p] = l;
+          m[p] = l > m[p] ? l : m[p];
+        }
+        continue;
+      }
+      std::fill(lq, lq + L, ck);
+      for (int64_t i = 0; i < d; ++i) {
+        const double* xi = x + i * L;
+#pragma omp simd
+        for (int64_t p = 0; p < L; ++p) {
+          const double zi = xi[p] - alpha * mu[i];
+          lq[p] -= 0.5 * zi * zi * inv[i];
+        }
+      }
+#pragma omp simd
+      for (int64_t p = 0; p < L; ++p)
+        m[p] = lq[p] > m[p] ? lq[p] : m[p];
+    }
+    std::fill(total, total + L, 0.0);
+    std::fill(acc, acc + d * L, 0.0);
+    for (int64_t q = 0; q < K; ++q) {
+      const size_t off = static_cast<size_t>(tb.active[q]) * d;
+      const double* mu = &g.mu[off];
+      const double* gain = &tb.gain[off];
+      const double* lq = ell + q * L;
+      if constexpr (D > 0) {
+#pragma omp simd
+        for (int64_t p = 0; p < L; ++p) {
+          const double wp = simd::exp(lq[p] - m[p]);
+          total[p] += wp;
+          for (int i = 0; i < D; ++i)
+            acc[i * L + p] += wp * (mu[i] + (x[i * L + p] - alpha * mu[i]) * gain[i]);
+        }
+        continue;
+      }
+#pragma omp simd
+      for (int64_t p = 0; p < L; ++p) {
+        w[p] = simd::exp(lq[p] - m[p]);
+        total[p] += w[p];
+      }
+      for (int64_t i = 0; i < d; ++i) {
+        const double* xi = x + i * L;
+        double* acci = acc + i * L;
+#pragma omp simd
+        for (int64_t p = 0; p < L; ++p)
+          acci[p] += w[p] * (mu[i] + (xi[p] - alpha * mu[i]) * gain[i]);
+      }
+    }
+    for (int64_t p = 0; p < len; ++p)
+      for (int64_t i = 0; i < d; ++i)
+        out[(p0 + p) * d + i] = static_cast<float>(acc[i * L + p] / total[p]);
   }
 }
 
@@ -222,14 +310,24 @@ void CpuBackend::gather_rows(Tensor& y, const Tensor& x, const std::vector<int64
     throw Error("gather_rows: shape mismatch");
   if (y.buffer() == x.buffer())
     throw Error("gather_rows: output aliases input");
-  const int64_t d = x.cols();
+  for (int64_t a : index)
+    if (a < 0 || a >= x.rows())
+      throw Error("gather_rows: index " + std::to_string(a) + " out of range");
+  const int64_t n = y.rows(), d = x.cols();
   const float* in = data(x);
   float* out = data(y);
-  for (size_t i = 0; i < index.size(); ++i) {
-    if (index[i] < 0 || index[i] >= x.rows())
-      throw Error("gather_rows: index " + std::to_string(index[i]) + " out of range");
-    std::memcpy(out + i * d, in + index[i] * d, sizeof(float) * d);
+  // SMC gathers 2-D particles every step: two loads and stores per row, not a memcpy call
+  if (d == 2) {
+#pragma omp parallel for schedule(static) if (n > 8192)
+    for (int64_t i = 0; i < n; ++i) {
+      out[2 * i] = in[2 * index[i]];
+      out[2 * i + 1] = in[2 * index[i] + 1];
+    }
+    return;
   }
+#pragma omp parallel for schedule(static) if (n * d > 16384)
+  for (int64_t i = 0; i < n; ++i)
+    std::memcpy(out + i * d, in + index[i] * d, sizeof(float) * d);
 }
 
 void CpuBackend::row_reduce(Tensor& out, const Tensor& x, RowOp op) {
@@ -265,9 +363,9 @@ void CpuBackend::gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelParams&
   const GmmStepTables tables(gmm, alpha, sigma, cls);
   if (tables.active.empty())
     throw Error("gmm_denoise: class " + std::to_string(cls) + " has no components");
-  auto kernel = gmm.full() ? gmm_posterior_mean_rows<0, true>
-                : d == 2   ? gmm_posterior_mean_rows<2, false>
-                           : gmm_posterior_mean_rows<0, false>;
+  auto kernel = gmm.full() ? gmm_posterior_mean_full
+                : d == 2   ? gmm_posterior_mean_iso<2>
+                           : gmm_posterior_mean_iso<0>;
 #pragma omp parallel for schedule(static) if (n > 64)
   for (int64_t b = 0; b < n; b += kRowBlock)
     kernel(gmm, tables, in, alpha, out, b, std::min(n, b + kRowBlock));
@@ -279,36 +377,47 @@ void CpuBackend::reward(Tensor& out, const Tensor& x, const RewardKernelParams& 
   const int64_t n = x.rows(), d = x.cols();
   const float* X = data(x);
   float* o = data(out);
+  const double* a = r.a.data();
+  const double* b = r.b.data();
+  // one loop per kind (SMC evaluates a reward every step), so the row loop has no branch
+  const auto rows = [&](auto f) {
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    const float* xi = X + i * d;
-    double v = 0;
-    switch (r.kind) {
-    case Kind::linear:
-      v = r.offset;
+    for (int64_t i = 0; i < n; ++i)
+      o[i] = static_cast<float>(f(X + i * d));
+  };
+  switch (r.kind) {
+  case Kind::linear:
+    rows([&](const float* xi) {
+      double v = r.offset;
       for (int64_t j = 0; j < d; ++j)
-        v += r.a[j] * xi[j];
-      break;
-    case Kind::distance:
+        v += a[j] * xi[j];
+      return v;
+    });
+    break;
+  case Kind::distance:
+    rows([&](const float* xi) {
+      double v = 0;
       for (int64_t j = 0; j < d; ++j)
-        v -= (xi[j] - r.a[j]) * (xi[j] - r.a[j]);
-      break;
-    case Kind::box: {
+        v -= (xi[j] - a[j]) * (xi[j] - a[j]);
+      return v;
+    });
+    break;
+  case Kind::box:
+    rows([&](const float* xi) {
       double m = std::numeric_limits<double>::infinity();
       for (int64_t j = 0; j < d; ++j)
-        m = std::min({m, xi[j] - r.a[j], r.b[j] - xi[j]});
-      v = 1 / (1 + std::exp(-m / r.temperature));
-      break;
-    }
-    case Kind::disc: {
+        m = std::min({m, xi[j] - a[j], b[j] - xi[j]});
+      return 1 / (1 + std::exp(-m / r.temperature));
+    });
+    break;
+  case Kind::disc:
+    rows([&](const float* xi) {
       double q = 0;
       for (int64_t j = 0; j < d; ++j)
-        q += (xi[j] - r.a[j]) * (xi[j] - r.a[j]);
-      v = 1 / (1 + std::exp(-(r.radius - std::sqrt(q)) / r.temperature));
-      break;
-    }
-    }
-    o[i] = static_cast<float>(v);
+        q += (xi[j] - a[j]) * (xi[j] - a[j]);
+      return 1 / (1 + std::exp(-(r.radius - std::sqrt(q)) / r.temperature));
+    });
+    break;
   }
 }
 
@@ -329,31 +438,24 @@ void CpuBackend::gemm_bias_act(Tensor& y, const Tensor& x, const Tensor& W, cons
     return;
   if (in == 0)
     throw Error("gemm_bias_act: x has no columns");
-  RowMap X(data(x), n, in), Wm(data(W), out, in), Y(data(y), n, out);
+  const float* X = data(x);
+  float* Y = data(y);
+  RowMap Wm(data(W), out, in);
   Eigen::Map<Eigen::RowVectorXf> B(data(b), out);
-  Y.noalias() = X * Wm.transpose();
-  float* o = data(y);
-  const int64_t total = n * out;
-#pragma omp parallel for schedule(static) if (total > 16384)
-  for (int64_t r = 0; r < n; ++r) {
-    float* row = o + r * out;
-    for (int64_t j = 0; j < out; ++j) {
-      const float v = row[j] + B[j];
-      switch (act) {
-      case Activation::none:
-        row[j] = v;
-        break;
-      case Activation::silu:
-        row[j] = v / (1.0f + std::exp(-v));
-        break;
-      case Activation::gelu:
-        row[j] = 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f));
-        break;
-      case Activation::relu:
-        row[j] = std::max(v, 0.0f);
-        break;
-      }
-    }
+  // Blocks of rows, each multiplied and finished (bias, vectorised activation) while it is
+  // still in cache; one block leaves the threads to Eigen's own parallel GEMM.
+  constexpr int64_t kGemmRows = 256;
+  const int64_t nblocks = (n + kGemmRows - 1) / kGemmRows;
+#pragma omp parallel for schedule(static) if (nblocks > 1 && n * in * out > (1 << 18))
+  for (int64_t bi = 0; bi < nblocks; ++bi) {
+    const int64_t r0 = bi * kGemmRows, rows = std::min(kGemmRows, n - r0);
+    const Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>
+        Xb(X + r0 * in, rows, in);
+    RowMap Yb(Y + r0 * out, rows, out);
+    // starting from the bias spares the product's own zeroing pass
+    Yb.rowwise() = B;
+    Yb.noalias() += Xb * Wm.transpose();
+    cpu::apply_activation(Yb.data(), rows * out, act);
   }
 }
 

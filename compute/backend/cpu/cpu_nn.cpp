@@ -2,13 +2,14 @@
 // Eigen for the GEMMs and the vectorised transcendental functions.
 #include "backend/cpu/cpu_backend.hpp"
 
+#include "backend/cpu/cpu_activation.hpp"
+
 #include "core/error.hpp"
 
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <omp.h>
 
 namespace itslab {
 
@@ -44,25 +45,7 @@ void need_image(const Tensor& x, ImageShape s, const char* op) {
                 std::to_string(s.w) + " image");
 }
 
-// Applied to whole runs of values through Eigen arrays, so exp is vectorised (Eigen's own
-// polynomial, within a few ulp of expf); GELU keeps the exact erf form of nn.GELU.
-void apply_activation(float* p, int64_t len, Activation act) {
-  ArrayMap a(p, len);
-  switch (act) {
-  case Activation::none:
-    break;
-  case Activation::silu:
-    a = a / (1.0f + (-a).exp());
-    break;
-  case Activation::gelu:
-    for (int64_t i = 0; i < len; ++i)
-      p[i] = 0.5f * p[i] * (1.0f + std::erf(p[i] * 0.70710678118654752f));
-    break;
-  case Activation::relu:
-    a = a.max(0.0f);
-    break;
-  }
-}
+using cpu::apply_activation;
 
 // Per-thread scratch that survives between calls (OpenMP keeps its threads), so the im2col
 // buffers of a U-Net step are not allocated and page-faulted again at every layer.
@@ -76,6 +59,41 @@ float* thread_scratch(size_t n) {
 // Columns per GEMM worth batching for: narrower products (a 7×7 image has 49) run far below
 // peak, so several samples' columns are concatenated up to this width.
 constexpr int64_t kConvColumns = 256;
+
+int floor_div(int a, int b) {
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+// col[(c·k + ky)·k + kx][p] (row stride ld) = x[c, oy·stride + ky − pad, ox·stride + kx − pad],
+// 0 outside the image, for the output pixels p = oy·wo + ox of one sample. The valid range of
+// ox is computed per tap, so the inner loop is a plain strided copy.
+void im2col(const float* x, ImageShape s, int k, int stride, int pad, int ho, int wo, float* col,
+            int64_t ld) {
+  for (int c = 0; c < s.c; ++c)
+    for (int ky = 0; ky < k; ++ky)
+      for (int kx = 0; kx < k; ++kx) {
+        float* dst = col + ((int64_t(c) * k + ky) * k + kx) * ld;
+        // ox·stride + kx − pad ∈ [0, W)  ⇔  ox ∈ [lo, hi)
+        const int lo = std::clamp(-floor_div(kx - pad, stride), 0, wo);
+        const int hi = std::clamp(floor_div(s.w - 1 + pad - kx, stride) + 1, lo, wo);
+        for (int oy = 0; oy < ho; ++oy) {
+          float* d = dst + int64_t(oy) * wo;
+          const int iy = oy * stride + ky - pad;
+          if (iy < 0 || iy >= s.h) {
+            std::fill(d, d + wo, 0.0f);
+            continue;
+          }
+          const float* src = x + (int64_t(c) * s.h + iy) * s.w + kx - pad;
+          std::fill(d, d + lo, 0.0f);
+          if (stride == 1)
+            std::memcpy(d + lo, src + lo, sizeof(float) * (hi - lo));
+          else
+            for (int ox = lo; ox < hi; ++ox)
+              d[ox] = src[ox * stride];
+          std::fill(d + hi, d + wo, 0.0f);
+        }
+      }
+}
 
 } // namespace
 
@@ -189,43 +207,27 @@ void CpuBackend::conv2d(Tensor& y, const Tensor& x, ImageShape s, const Tensor& 
     if (pointwise && nb == 1) {
       colp = in + i0 * K * P; // the image itself is [Cin, P]
     } else {
-      for (int64_t j = 0; j < nb; ++j) {
-        const float* xi = in + (i0 + j) * s.c * pix;
-        for (int c = 0; c < s.c; ++c)
-          for (int ky = 0; ky < k; ++ky)
-            for (int kx = 0; kx < k; ++kx) {
-              float* dst = col + ((int64_t(c) * k + ky) * k + kx) * cols + j * P;
-              for (int oy = 0; oy < ho; ++oy) {
-                const int iy = oy * stride + ky - pad;
-                float* d = dst + int64_t(oy) * wo;
-                if (iy < 0 || iy >= s.h) {
-                  std::fill(d, d + wo, 0.0f);
-                  continue;
-                }
-                const float* src = xi + (int64_t(c) * s.h + iy) * s.w;
-                for (int ox = 0; ox < wo; ++ox) {
-                  const int ix = ox * stride + kx - pad;
-                  d[ox] = ix >= 0 && ix < s.w ? src[ix] : 0.0f;
-                }
-              }
-            }
-      }
+      for (int64_t j = 0; j < nb; ++j)
+        im2col(in + (i0 + j) * s.c * pix, s, k, stride, pad, ho, wo, col + j * P, cols);
     }
     const ConstRowMap C(colp, K, cols);
+    // the product accumulates onto the bias, which spares Eigen's zeroing pass
     if (nb == 1) {
       RowMap Y(out + i0 * cout * P, cout, P);
-      Y.noalias() = Wm * C;
       for (int64_t o = 0; o < cout; ++o)
-        Y.row(o).array() += bias[o] + (rb ? rb[i0 * cout + o] : 0.0f);
+        Y.row(o).setConstant(bias[o] + (rb ? rb[i0 * cout + o] : 0.0f));
+      Y.noalias() += Wm * C;
       return;
     }
-    // scattered to the samples' rows with the bias added
+    // several samples: the product [Cout, nb·P] is scattered to their rows
     float* prod = col + K * cols;
     RowMap Y(prod, cout, cols);
-    Y.noalias() = Wm * C;
+    for (int64_t o = 0; o < cout; ++o)
+      Y.row(o).setConstant(bias[o]);
+    Y.noalias() += Wm * C;
     for (int64_t j = 0; j < nb; ++j)
       for (int64_t o = 0; o < cout; ++o) {
-        const float add = bias[o] + (rb ? rb[(i0 + j) * cout + o] : 0.0f);
+        const float add = rb ? rb[(i0 + j) * cout + o] : 0.0f;
         const float* src = prod + o * cols + j * P;
         float* dst = out + ((i0 + j) * cout + o) * P;
         for (int64_t p = 0; p < P; ++p)
