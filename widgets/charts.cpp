@@ -1,4 +1,5 @@
 #include "charts.hpp"
+#include "metric_labels.hpp"
 
 #include "io/preset_schema.hpp"
 
@@ -27,6 +28,15 @@
 namespace itslab::gui {
 
 namespace {
+
+// A vertical axis title that fits a short chart: a qualifier in parentheses ("FID (classifier
+// features)") goes on a second line (axis titles are rich text).
+QString axis_title(const QString& label) {
+  const int paren = label.indexOf(" (");
+  return paren < 0 ? label.toHtmlEscaped()
+                   : label.left(paren).toHtmlEscaped() + "<br><small>" +
+                         label.mid(paren + 1).toHtmlEscaped() + "</small>";
+}
 
 QColor palette_color(int i) {
   static const QColor c[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e),
@@ -492,11 +502,12 @@ void NfeCurveChart::setTable(const SweepTable& table, const QString& metric) {
     s->setPen(QPen(solver_color(key.substr(0, key.find(' '))), 2));
     lines_.push_back(s);
   }
-  axM_->setTitleText(metric);
+  const QString label = metric_label(metric.toStdString());
+  axM_->setTitleText(axis_title(label));
   note_->setVisible(lines_.empty());
   if (lines_.empty())
     note_->setText(table.rows.empty() ? "run a sweep to compare solvers"
-                                      : "no positive values of " + metric + " to draw");
+                                      : "no positive values of " + label + " to draw");
   rescale();
 }
 
@@ -507,7 +518,7 @@ void NfeCurveChart::setCurrent(int nfe, double value, const QString& label) {
   current_->replace(p);
   current_->setName("this run: " + label);
   if (lines_.empty() && !metric_.isEmpty())
-    axM_->setTitleText(metric_);
+    axM_->setTitleText(axis_title(metric_label(metric_.toStdString())));
   rescale();
 }
 
@@ -558,11 +569,7 @@ NfeCurvePanel::NfeCurvePanel(QWidget* parent) : QWidget(parent) {
   metric_->setObjectName("sweep.metric");
   metric_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
   metric_->setMinimumContentsLength(7);
-  for (const char* m : {"frechet", "mmd", "sliced_wasserstein"})
-    metric_->addItem(m);
-  metric_->setToolTip("frechet: Fréchet distance of the moments; mmd: random-feature MMD² "
-                      "against the exact mixture; sliced_wasserstein: SW₂ over random "
-                      "directions");
+  fillMetrics(quality_);
   particles_ = new QSpinBox(this);
   particles_->setObjectName("sweep.particles");
   particles_->setRange(16, 1 << 20);
@@ -644,19 +651,48 @@ NfeCurvePanel::NfeCurvePanel(QWidget* parent) : QWidget(parent) {
     solverRow_->setVisible(!budget);
     budgetRow_->setVisible(budget);
     particles_->setEnabled(!budget);
-    const QSignalBlocker b(metric_);
-    metric_->clear();
-    if (budget)
-      metric_->addItems({"reward_mean", "reward_max"});
-    else
-      metric_->addItems({"frechet", "mmd", "sliced_wasserstein"});
+    fillMetrics(budget ? std::vector<std::string>{"reward_mean", "reward_max"} : quality_);
   });
   connect(run_, &QPushButton::clicked, this, [this] { emit sweepRequested(request()); });
   connect(cancel_, &QPushButton::clicked, this, &NfeCurvePanel::cancelRequested);
   connect(metric_, &QComboBox::currentIndexChanged, this, [this] {
-    chart_->setTable(chart_->table(), metric_->currentText());
+    chart_->setTable(chart_->table(), metricKey());
     setCurrentRun(lastNfe_, lastMetrics_);
   });
+}
+
+QString NfeCurvePanel::metricKey() const {
+  return metric_->currentData().toString();
+}
+
+void NfeCurvePanel::fillMetrics(const std::vector<std::string>& keys) {
+  const QString keep = metricKey();
+  const QSignalBlocker b(metric_);
+  metric_->clear();
+  QStringList tips;
+  for (const std::string& k : keys) {
+    metric_->addItem(metric_label(k), QString::fromStdString(k));
+    metric_->setItemData(metric_->count() - 1, metric_tooltip(k), Qt::ToolTipRole);
+    if (k == "reward_mean" || k == "reward_max")
+      tips << QString::fromStdString(k) + ": the reward's " +
+                  (k == "reward_mean" ? "mean" : "max") + " over the returned samples";
+    else if (!metric_tooltip(k).isEmpty())
+      tips << metric_label(k) + ": " + metric_tooltip(k);
+  }
+  metric_->setToolTip(tips.join("\n"));
+  metric_->setCurrentIndex(std::max(0, metric_->findData(keep)));
+}
+
+void NfeCurvePanel::setMetricChoices(const std::vector<std::string>& keys, int particles) {
+  if (keys.empty() || keys == quality_)
+    return;
+  quality_ = keys;
+  particles_->setValue(particles);
+  if (mode_->currentIndex() == 0) {
+    fillMetrics(quality_);
+    chart_->setTable({}, metricKey());
+    setCurrentRun(lastNfe_, lastMetrics_);
+  }
 }
 
 SweepRequest NfeCurvePanel::request() const {
@@ -667,7 +703,7 @@ SweepRequest NfeCurvePanel::request() const {
   for (const QString& s : steps_->text().split(QRegularExpression("[,;\\s]+"), Qt::SkipEmptyParts))
     if (const int v = s.toInt(); v > 0)
       r.steps.push_back(v);
-  r.metric = metric_->currentText().toStdString();
+  r.metric = metricKey().toStdString();
   r.particles = particles_->value();
   r.budget = mode_->currentIndex() == 1;
   for (const QString& m :
@@ -697,7 +733,8 @@ void NfeCurvePanel::setRequest(const SweepRequest& r) {
     methods_->setText(m.join(", "));
   if (!n.isEmpty())
     counts_->setText(n.join(", "));
-  metric_->setCurrentText(QString::fromStdString(r.metric));
+  if (const int i = metric_->findData(QString::fromStdString(r.metric)); i >= 0)
+    metric_->setCurrentIndex(i);
   particles_->setValue(static_cast<int>(r.particles));
 }
 
@@ -715,7 +752,7 @@ void NfeCurvePanel::setRunning(bool running) {
 
 void NfeCurvePanel::setResult(const SweepTable& table, const QString& metric, bool cancelled) {
   setRunning(false);
-  const int idx = metric_->findText(metric);
+  const int idx = metric_->findData(metric);
   {
     const QSignalBlocker b(metric_);
     if (idx >= 0)
@@ -739,9 +776,9 @@ void NfeCurvePanel::setResult(const SweepTable& table, const QString& metric, bo
 void NfeCurvePanel::setCurrentRun(int nfe, const std::map<std::string, double>& metrics) {
   lastNfe_ = nfe;
   lastMetrics_ = metrics;
-  const auto it = metrics.find(metric_->currentText().toStdString());
+  const auto it = metrics.find(metricKey().toStdString());
   if (chart_->table().rows.empty())
-    chart_->setTable({}, metric_->currentText());
+    chart_->setTable({}, metricKey());
   if (it == metrics.end())
     chart_->clearCurrent();
   else

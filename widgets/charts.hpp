@@ -122,6 +122,12 @@ public:
   QPushButton* runButton() const { return run_; }
   QPushButton* cancelButton() const { return cancel_; }
   QComboBox* modeBox() const { return mode_; }
+  QComboBox* metricBox() const { return metric_; } // text: the label, data: the metric key
+  QSpinBox* particlesBox() const { return particles_; }
+  // The metrics a quality sweep of the current model can use (mixtures: frechet, mmd, …; image
+  // networks: fid) and the particles per row that suit it. Applied when the set changes, so the
+  // user's choices survive runs of the same kind of model.
+  void setMetricChoices(const std::vector<std::string>& keys, int particles);
 
 public slots:
   void setProgress(qint64 done, qint64 total);
@@ -143,8 +149,11 @@ private:
   QPushButton *run_, *cancel_;
   QProgressBar* progress_;
   QLabel* status_;
+  void fillMetrics(const std::vector<std::string>& keys);
+  QString metricKey() const;
   int lastNfe_ = 0;
   std::map<std::string, double> lastMetrics_;
+  std::vector<std::string> quality_{"frechet", "mmd", "sliced_wasserstein"};
 };
 
 } // namespace itslab::gui

@@ -1,21 +1,25 @@
 #include "panels.hpp"
 
 #include "component_form.hpp"
+#include "metric_labels.hpp"
 
 #include "backend/backend.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "io/preset_schema.hpp"
 #include "model/gaussian_mixture.hpp"
+#include "model/neural_model.hpp"
 
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QRandomGenerator>
 #include <QRegularExpressionValidator>
 #include <QSignalBlocker>
@@ -65,6 +69,47 @@ bool has_prefix(const QMap<QString, QString>& errors, const QString& p) {
   return false;
 }
 constexpr const char* kInline = "inline mixture (from file)";
+constexpr const char* kFolder = "__path__";
+
+bool is_network(const QString& id) {
+  return id.startsWith("nn/") || id == kFolder;
+}
+
+QString shape_text(const std::vector<int>& shape) {
+  QStringList s;
+  for (int v : shape)
+    s << QString::number(v);
+  return s.join("×");
+}
+
+// What the panel shows of a network: its description line and tooltip.
+QString network_description(const ModelConfig& c) {
+  QString d = QString("trained network: %1, %2, %3, predicts %4 — approximate: its samples are "
+                      "the network's, not an exact target")
+                  .arg(QString::fromStdString(c.architecture), shape_text(c.data_shape),
+                       QString::fromStdString(c.process.type),
+                       QString::fromStdString(to_string(c.prediction)));
+  if (!c.trained_on.empty())
+    d += QString("; the density view and the metrics use its training data %1 (exact mixture)")
+             .arg(QString::fromStdString(c.trained_on));
+  return d;
+}
+
+QString network_tooltip(const ModelConfig& c, const QString& folder) {
+  QString classes = "unconditional";
+  if (c.num_classes > 0) {
+    QStringList names;
+    for (const std::string& n : c.class_names)
+      names << QString::fromStdString(n);
+    classes = QString("%1 classes%2")
+                  .arg(c.num_classes)
+                  .arg(names.isEmpty() ? QString() : ": " + names.join(", "));
+  }
+  return QString("%1\narchitecture %2 · data %3 · trained for %4, predicts %5\n%6\n%7")
+      .arg(QString::fromStdString(c.name), QString::fromStdString(c.architecture),
+           shape_text(c.data_shape), QString::fromStdString(c.process.type),
+           QString::fromStdString(to_string(c.prediction)), classes, folder);
+}
 } // namespace
 
 // ---------------------------------------------------------------- ModelPanel
@@ -78,9 +123,10 @@ ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
   model_->setObjectName("model");
   model_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
   model_->setMinimumContentsLength(14);
-  model_->setToolTip("The target distribution p0. Every model here is an exact Gaussian mixture "
-                     "p0 = Σ_k w_k N(μ_k, Σ_k), so p_t, the score and E[x0 | x_t] are closed forms "
-                     "and every error you see is the sampler's.");
+  model_->setToolTip("The target distribution p0. The Gaussian mixtures are exact: p_t, the score "
+                     "and E[x0 | x_t] are closed forms and every error you see is the sampler's. "
+                     "The neural models are trained networks: their samples are only as good as "
+                     "the network.");
   auto* items = new QStandardItemModel(model_);
   auto header = [&](const QString& text) {
     auto* it = new QStandardItem(text);
@@ -110,49 +156,146 @@ ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
   for (const auto& id : high)
     add(id);
   header("neural");
-  {
-    auto* it = new QStandardItem("  (no neural models in this version)");
+  const std::string dir = bundled_models_dir();
+  for (const std::string& id : bundled_model_ids()) {
+    const QString data = QString::fromStdString("nn/" + id);
+    const QString folder = QString::fromStdString(dir + "/" + id);
+    Network net;
+    QString tip;
+    try {
+      const ModelFiles files = model_files(folder.toStdString());
+      const ModelConfig c = parse_model_config(read_file(files.config), files.config);
+      if (c.architecture == "classifier")
+        continue; // the classifier behind fid and the classifier reward samples nothing
+      net.dim = c.dim();
+      net.classes = c.num_classes;
+      net.class_names = c.class_names;
+      net.description = network_description(c);
+      tip = network_tooltip(c, folder);
+    } catch (const std::exception& e) {
+      net.error = QString::fromStdString(e.what());
+      tip = net.error;
+    }
+    auto* it = new QStandardItem("  " + data);
+    it->setData(data, Qt::UserRole);
+    it->setToolTip(tip);
+    items->appendRow(it);
+    networks_[data.toStdString()] = net;
+  }
+  if (networks_.empty()) {
+    auto* it = new QStandardItem("  (no bundled networks found)");
     it->setFlags(Qt::NoItemFlags);
+    it->setToolTip("The trained models are looked for next to the program and in the source "
+                   "tree; set ITSLAB_MODELS to their folder");
     items->appendRow(it);
   }
   model_->setModel(items);
   row->addWidget(model_, 1);
   open_ = new QToolButton(this);
+  open_->setObjectName("model.open");
   open_->setText("Open…");
-  open_->setToolTip("Load an inline Gaussian mixture from a JSON file: a preset (its model.gmm) "
-                    "or an object {weights, means, stds | covariances, labels}");
-  row->addWidget(open_);
-  form->addRow("model", row);
-  description_ = new QLabel(this);
-  description_->setWordWrap(true);
-  description_->setStyleSheet("color: palette(mid); font-size: small;");
-  form->addRow(description_);
-  class_ = new QComboBox(this);
-  class_->setObjectName("class");
-  class_->setToolTip("Condition on one class c: the target becomes p0(x | c), the mixture of the "
-                     "components labelled c renormalised (needed by cfg guidance)");
-  form->addRow("class", class_);
-  error_ = new ErrorLabel(this);
-  form->addRow(error_);
-
-  connect(model_, &QComboBox::currentIndexChanged, this, [this] {
-    refreshClasses(-1);
-    emit edited(false);
-  });
-  connect(class_, &QComboBox::currentIndexChanged, this, [this] { emit edited(false); });
-  connect(open_, &QToolButton::clicked, this, [this] {
+  open_->setToolTip("Open a model: an inline Gaussian mixture from a JSON file, or a trained "
+                    "network from a model folder (config.json + model.safetensors)");
+  open_->setPopupMode(QToolButton::InstantPopup);
+  auto* menu = new QMenu(open_);
+  menu->addAction("Open mixture (JSON)…", this, [this] {
     const QString path = QFileDialog::getOpenFileName(this, "Open a Gaussian mixture", {},
                                                       "JSON (*.json);;All files (*)");
     if (path.isEmpty())
       return;
     QString err;
-    if (openMixtureFile(path, &err))
+    if (openMixtureFile(path, &err)) {
+      error_->show_for({}, {"model"});
+      const bool net = is_network(lastId_);
+      lastId_ = "__inline__";
+      emit modelChanged(net);
       emit edited(false);
-    else
+    } else {
       error_->show_for({{"model.gmm", err}}, {"model"});
+    }
   });
+  menu->addAction("Open model folder…", this, [this] {
+    const QString path = QFileDialog::getExistingDirectory(
+        this, "Open a model folder (config.json + model.safetensors)", folder_);
+    if (!path.isEmpty())
+      openModelFolder(path);
+  });
+  open_->setMenu(menu);
+  row->addWidget(open_);
+  form->addRow("model", row);
+  description_ = new QLabel(this);
+  description_->setObjectName("model.description");
+  description_->setWordWrap(true);
+  description_->setStyleSheet("color: palette(mid); font-size: small;");
+  form->addRow(description_);
+  class_ = new QComboBox(this);
+  class_->setObjectName("class");
+  class_->setToolTip("Condition on one class c: the target becomes p0(x | c) (a mixture: the "
+                     "components labelled c renormalised; a network: its class input). Needed by "
+                     "cfg guidance");
+  form->addRow("class", class_);
+  error_ = new ErrorLabel(this);
+  error_->setObjectName("model.error");
+  form->addRow(error_);
+
+  connect(model_, &QComboBox::currentIndexChanged, this, [this] {
+    const QString id = model_->currentData(Qt::UserRole).toString();
+    const bool net = is_network(id) || is_network(lastId_);
+    lastId_ = id;
+    refreshClasses(-1);
+    emit modelChanged(net);
+    emit edited(false);
+  });
+  connect(class_, &QComboBox::currentIndexChanged, this, [this] { emit edited(false); });
   model_->setCurrentIndex(1);
+  lastId_ = model_->currentData(Qt::UserRole).toString();
   refreshClasses(-1);
+}
+
+QString ModelPanel::errorText() const {
+  return error_->isHidden() ? QString() : error_->text();
+}
+
+void ModelPanel::selectSpecial(const QString& data, const QString& text) {
+  const QSignalBlocker b(model_);
+  int idx = model_->findData(data, Qt::UserRole);
+  if (idx < 0) {
+    model_->addItem(text);
+    idx = model_->count() - 1;
+    model_->setItemData(idx, data, Qt::UserRole);
+  }
+  model_->setItemText(idx, text);
+  model_->setCurrentIndex(idx);
+}
+
+const ModelPanel::Network* ModelPanel::currentNetwork() const {
+  const QString id = model_->currentData(Qt::UserRole).toString();
+  if (id == kFolder)
+    return &folderNet_;
+  const auto it = networks_.find(id.toStdString());
+  return it == networks_.end() ? nullptr : &it->second;
+}
+
+bool ModelPanel::openModelFolder(const QString& path) {
+  try {
+    // the whole network is read and checked (every tensor's presence, shape and finiteness),
+    // so a broken folder is refused here rather than by a failed run
+    const std::unique_ptr<NeuralModel> net = NeuralModel::load(path.toStdString());
+    const ModelConfig& c = net->config();
+    folder_ = path;
+    folderNet_ = Network{c.dim(), c.num_classes, c.class_names, network_description(c), {}};
+    selectSpecial(kFolder, "folder: " + QFileInfo(path).fileName());
+    model_->setItemData(model_->currentIndex(), network_tooltip(c, path), Qt::ToolTipRole);
+    refreshClasses(-1);
+    error_->show_for({}, {"model"});
+  } catch (const std::exception& e) {
+    error_->show_for({{"model.path", QString::fromStdString(e.what())}}, {"model"});
+    return false;
+  }
+  lastId_ = kFolder;
+  emit modelChanged(true);
+  emit edited(false);
+  return true;
 }
 
 bool ModelPanel::openMixtureFile(const QString& path, QString* error) {
@@ -165,14 +308,7 @@ bool ModelPanel::openMixtureFile(const QString& path, QString* error) {
     if (!j.is_object() || !j.contains("weights") || !j.contains("means"))
       throw Error(path.toStdString() + ": no mixture (expected weights and means)");
     inline_ = j;
-    const QSignalBlocker b(model_);
-    int idx = model_->findText(kInline);
-    if (idx < 0) {
-      model_->addItem(kInline);
-      idx = model_->count() - 1;
-      model_->setItemData(idx, "__inline__", Qt::UserRole);
-    }
-    model_->setCurrentIndex(idx);
+    selectSpecial("__inline__", kInline);
     refreshClasses(-1);
     return true;
   } catch (const std::exception& e) {
@@ -185,6 +321,7 @@ bool ModelPanel::openMixtureFile(const QString& path, QString* error) {
 void ModelPanel::refreshClasses(int keep) {
   const QString id = model_->currentData(Qt::UserRole).toString();
   int classes = 0, dim = 0;
+  const std::vector<std::string>* names = nullptr;
   if (id == "__inline__") {
     try {
       GmmSpec s;
@@ -196,22 +333,31 @@ void ModelPanel::refreshClasses(int keep) {
       const GaussianMixture g("inline", s);
       classes = g.num_classes();
       dim = g.dim();
-      description_->setText(QString("inline mixture, %1 components").arg(g.num_components()));
+      description_->setText(
+          QString("inline mixture, %1 components · %2-D").arg(g.num_components()).arg(dim));
     } catch (const std::exception& e) {
       description_->setText(QString("inline mixture: %1").arg(e.what()));
     }
   } else if (auto it = info_.find(id.toStdString()); it != info_.end()) {
     dim = it->second.first;
     classes = it->second.second;
-    description_->setText(QString::fromStdString(builtin_gmm_description(it->first)));
+    description_->setText(QString::fromStdString(builtin_gmm_description(it->first)) +
+                          QString(" · %1-D").arg(dim));
+  } else if (const Network* net = currentNetwork()) {
+    classes = net->classes;
+    names = &net->class_names;
+    description_->setText(net->error.isEmpty() ? net->description : net->error);
+  } else {
+    description_->clear();
   }
-  if (dim > 0)
-    description_->setText(description_->text() + QString(" · %1-D").arg(dim));
   const QSignalBlocker b(class_);
   class_->clear();
   class_->addItem("unconditional", -1);
   for (int c = 0; c < classes; ++c)
-    class_->addItem(QString("class %1").arg(c), c);
+    class_->addItem(names && c < static_cast<int>(names->size())
+                        ? QString("%1 %2").arg(c).arg(QString::fromStdString((*names)[c]))
+                        : QString("class %1").arg(c),
+                    c);
   int idx = class_->findData(keep);
   if (idx < 0 && keep >= 0) { // keep an out-of-range class so the loader can name the problem
     class_->addItem(QString("class %1 (not in this model)").arg(keep), keep);
@@ -224,13 +370,22 @@ void ModelPanel::setJson(const json& m) {
   const QSignalBlocker b(model_);
   if (m.contains("gmm")) {
     inline_ = m["gmm"];
-    int idx = model_->findText(kInline);
-    if (idx < 0) {
-      model_->addItem(kInline);
-      idx = model_->count() - 1;
-      model_->setItemData(idx, "__inline__", Qt::UserRole);
+    selectSpecial("__inline__", kInline);
+  } else if (m.contains("path") && m["path"].is_string()) {
+    // only the configuration is read here: a broken folder is reported by the run
+    folder_ = QString::fromStdString(m["path"].get<std::string>());
+    folderNet_ = Network{};
+    QString tip = folder_;
+    try {
+      const ModelFiles files = model_files(folder_.toStdString());
+      const ModelConfig c = parse_model_config(read_file(files.config), files.config);
+      folderNet_ = Network{c.dim(), c.num_classes, c.class_names, network_description(c), {}};
+      tip = network_tooltip(c, folder_);
+    } catch (const std::exception& e) {
+      folderNet_.error = QString::fromStdString(e.what());
     }
-    model_->setCurrentIndex(idx);
+    selectSpecial(kFolder, "folder: " + QFileInfo(folder_).fileName());
+    model_->setItemData(model_->currentIndex(), tip, Qt::ToolTipRole);
   } else {
     const QString id = QString::fromStdString(m.value("builtin", std::string()));
     int idx = model_->findData(id, Qt::UserRole);
@@ -241,6 +396,7 @@ void ModelPanel::setJson(const json& m) {
     }
     model_->setCurrentIndex(idx);
   }
+  lastId_ = model_->currentData(Qt::UserRole).toString();
   refreshClasses(m.value("class", -1));
   setErrors({});
 }
@@ -250,6 +406,8 @@ json ModelPanel::toJson() const {
   const QString id = model_->currentData(Qt::UserRole).toString();
   if (id == "__inline__")
     m["gmm"] = inline_;
+  else if (id == kFolder)
+    m["path"] = folder_.toStdString();
   else
     m["builtin"] = id.toStdString();
   const int c = class_->currentData().toInt();
@@ -261,7 +419,7 @@ json ModelPanel::toJson() const {
 void ModelPanel::setErrors(const QMap<QString, QString>& errors) {
   error_->show_for(errors, {"model"});
   mark(model_, has_prefix(errors, "model.builtin") || has_prefix(errors, "model.gmm") ||
-                   errors.contains("model"));
+                   has_prefix(errors, "model.path") || errors.contains("model"));
   mark(class_, has_prefix(errors, "model.class") || errors.contains("guidance"));
 }
 
@@ -419,23 +577,21 @@ RunPanel::RunPanel(QWidget* parent) : QWidget(parent) {
   form->addRow("device", device_);
   auto* grid = new QGridLayout();
   int i = 0;
-  static const std::map<std::string, QString> tips = {
-      {"frechet", "Fréchet distance ‖m_x − m_y‖² + tr(S_x + S_y − 2(S_x S_y)^½) of the samples' "
-                  "moments against exact samples"},
-      {"mmd", "MMD² with an RBF kernel (median-heuristic bandwidth) against exact samples"},
-      {"sliced_wasserstein", "sliced Wasserstein-2 distance over random directions"},
-      {"log_density", "mean log p0(x) of the samples under the exact model (and of exact samples)"},
-      {"mode_coverage", "share of modes with a sample within 3 std; high-quality share; TV of mode "
-                        "masses"}};
   for (const std::string& m : metric_names()) {
-    auto* c = new QCheckBox(QString::fromStdString(m), this);
+    auto* c = new QCheckBox(metric_label(m), this);
     c->setObjectName("metric." + QString::fromStdString(m));
-    if (auto it = tips.find(m); it != tips.end())
-      c->setToolTip(it->second);
-    grid->addWidget(c, i / 2, i % 2);
+    c->setToolTip(metric_tooltip(m));
+    // a long label (the classifier metrics) takes a row of its own
+    const bool wide = c->text().size() > 18;
+    if (wide && i % 2)
+      ++i;
+    grid->addWidget(c, i / 2, i % 2, 1, wide ? 2 : 1);
+    i += wide ? 2 : 1;
     metrics_[m] = c;
-    connect(c, &QCheckBox::toggled, this, [this] { emit edited(false); });
-    ++i;
+    connect(c, &QCheckBox::toggled, this, [this] {
+      emit metricsEdited();
+      emit edited(false);
+    });
   }
   form->addRow("metrics", grid);
   error_ = new ErrorLabel(this);

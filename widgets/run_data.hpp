@@ -22,6 +22,8 @@ struct RunFrame {
   int nfe = 0;
   double wall_ms = 0;
   RowMatrixXf positions; // the first K particles (K = snapshot size), K × d
+  // x̂0 = E[x0 | x_t] of those particles at this node (image networks only; else empty)
+  RowMatrixXf denoised;
   // Particle-method diagnostics; ess < 0 when the method carries no weights.
   double ess = -1, log_w_spread = 0;
   double reward_mean = 0, reward_max = 0, reward_std = 0;
@@ -47,6 +49,15 @@ struct RunSetup {
   std::vector<double> curve_t, curve_sigma; // σ_edm(t) of the process, dense
   std::string process, schedule, solver;
   std::string backend, device, notice;
+  // Trained networks: its name ("" for exact mixtures); `model` is then the mixture a 2-D
+  // network was trained on (the density view shows the data, not the network's law).
+  std::string network;
+  // Image networks: [C, H, W], x = pixel·scale + offset, and the class names of the labels.
+  std::vector<int> image_shape;
+  double pixel_scale = 1, pixel_offset = 0;
+  std::vector<std::string> class_names;
+  int model_class = -1;             // the class the run is conditioned on (−1: none)
+  std::vector<std::string> metrics; // what the run is measured by (the model's defaults applied)
 };
 using SetupPtr = std::shared_ptr<const RunSetup>;
 

@@ -2,6 +2,7 @@
 
 #include "colormap.hpp"
 #include "density.hpp"
+#include "image_grid.hpp"
 
 #include <QElapsedTimer>
 #include <QHBoxLayout>
@@ -84,6 +85,15 @@ TrajectoryView::~TrajectoryView() {
 
 bool TrajectoryView::isTwoD() const {
   return setup_ && setup_->dim == 2;
+}
+
+bool TrajectoryView::isImage() const {
+  return setup_ && setup_->image_shape.size() == 3;
+}
+
+void TrajectoryView::setShowDenoised(bool on) {
+  showDenoised_ = on;
+  update();
 }
 
 void TrajectoryView::setSetup(SetupPtr setup) {
@@ -295,6 +305,8 @@ void TrajectoryView::paintEvent(QPaintEvent*) {
   }
   if (isTwoD())
     paintTwoD(p);
+  else if (isImage())
+    paintImages(p);
   else
     paintGrid(p);
 }
@@ -487,13 +499,25 @@ void TrajectoryView::paintOverlay(QPainter& p, const QRect& plot) {
               .arg(f.nfe);
   QStringList lines{head};
   if (isTwoD()) {
-    QString dens = density_ == Density::off      ? "density off"
-                   : density_ == Density::target ? "density: log p₀ (target)"
-                                                 : "density: log p_t at this step";
-    lines << QString("%1 particles shown of %2 · %3")
-                 .arg(f.positions.rows())
-                 .arg(f.particles)
-                 .arg(dens);
+    // a network's own density is not known: what is drawn is the data it was trained on
+    const bool data = !setup_->network.empty();
+    if (data) {
+      lines << QString("%1 particles shown of %2 · a network's samples (approximate)")
+                   .arg(f.positions.rows())
+                   .arg(f.particles);
+      lines << (density_ == Density::off ? QString("density off")
+                : density_ == Density::target
+                    ? QString("training data density (exact mixture), log p₀")
+                    : QString("training data density (exact mixture), log p_t at this step"));
+    } else {
+      const QString dens = density_ == Density::off      ? "density off"
+                           : density_ == Density::target ? "density: log p₀ (target)"
+                                                         : "density: log p_t at this step";
+      lines << QString("%1 particles shown of %2 · %3")
+                   .arg(f.positions.rows())
+                   .arg(f.particles)
+                   .arg(dens);
+    }
     const QString colour = colouring_.isEmpty() ? QString()
                                                 : QString(" · colour = %1 %2 … %3")
                                                       .arg(colouring_)
@@ -516,9 +540,13 @@ void TrajectoryView::paintOverlay(QPainter& p, const QRect& plot) {
   if (stale_)
     lines << "⟳ updating…";
   const QFontMetrics fm = fontMetrics();
+  // lines longer than the plot are cut with an ellipsis rather than drawn past its edge
+  const int room = std::max(40, plot.width() - 24);
   int w = 0;
-  for (const QString& l : lines)
+  for (QString& l : lines) {
+    l = fm.elidedText(l, Qt::ElideRight, room);
     w = std::max(w, fm.horizontalAdvance(l));
+  }
   const QRect box(plot.left() + 6, plot.top() + 6, w + 12, lines.size() * fm.height() + 8);
   p.fillRect(box, QColor(255, 255, 255, 200));
   p.setPen(QColor(0x20, 0x20, 0x20));
@@ -573,6 +601,96 @@ void TrajectoryView::paintGrid(QPainter& p) {
     const QRectF target(area.left() + c * cell * (tw + 1), area.top() + r * cell * (th + 1),
                         cell * tw, cell * th);
     p.drawImage(target, tile);
+  }
+  if (stale_)
+    p.fillRect(area, QColor(255, 255, 255, 90));
+}
+
+void TrajectoryView::paintImages(QPainter& p) {
+  const RunFrame& f = *frames_[static_cast<size_t>(step_)];
+  const int C = setup_->image_shape[0], H = setup_->image_shape[1], W = setup_->image_shape[2];
+  const bool denoised = showDenoised_ && f.denoised.rows() > 0;
+  const RowMatrixXf& X = denoised ? f.denoised : f.positions;
+  const int n = std::min<int>(64, static_cast<int>(X.rows()));
+  const bool rewards = f.has_reward && static_cast<int>(f.reward.size()) >= n;
+  showsDenoised_ = denoised;
+  imageTiles_ = 0;
+
+  QString what = denoised     ? "predicted x₀ = E[x₀ | x_t]"
+                 : step_ == 0 ? "x_T, the initial noise"
+                              : "x_t";
+  QString cls = "unconditional";
+  if (setup_->model_class >= 0) {
+    const auto c = static_cast<size_t>(setup_->model_class);
+    cls = QString("class %1").arg(c) + (c < setup_->class_names.size()
+                                            ? " " + QString::fromStdString(setup_->class_names[c])
+                                            : QString());
+  }
+  QStringList lines;
+  lines << QString("%1 — %2").arg(QString::fromStdString(setup_->network), cls);
+  lines << QString("the first %1 of %2 particles at step %3/%4 (t = %5, σ = %6, NFE %7): %8")
+               .arg(n)
+               .arg(f.particles)
+               .arg(f.step)
+               .arg(f.steps)
+               .arg(f.t, 0, 'g', 3)
+               .arg(f.sigma_edm, 0, 'g', 3)
+               .arg(f.nfe)
+               .arg(what);
+  if (rewards)
+    lines << QString("under each image: its reward r (mean %1, max %2 over all particles)")
+                 .arg(f.reward_mean, 0, 'g', 3)
+                 .arg(f.reward_max, 0, 'g', 3);
+  if (f.ess >= 0)
+    lines << QString("ESS %1 (%2 % of N)")
+                 .arg(f.ess, 0, 'f', 0)
+                 .arg(100.0 * f.ess / std::max<int64_t>(1, f.particles), 0, 'f', 1);
+  const QFontMetrics fm = fontMetrics();
+  const int headH = lines.size() * fm.height() + 8;
+  p.setPen(palette().color(QPalette::WindowText));
+  for (int i = 0; i < lines.size(); ++i)
+    p.drawText(QRect(8, 4 + i * fm.height(), width() - 16, fm.height()),
+               Qt::AlignLeft | Qt::AlignVCenter,
+               fm.elidedText(lines[i], Qt::ElideRight, width() - 16));
+  if (n == 0)
+    return;
+  const QRect area = rect().adjusted(8, headH + 4, -8, -6);
+  const int gap = 6, label = rewards ? fm.height() : 0;
+  // columns × rows that give the largest images
+  int bestC = 1;
+  double bestS = 0;
+  for (int c = 1; c <= n; ++c) {
+    const int r = (n + c - 1) / c;
+    const double s = std::min((area.width() - gap * c) / (c * static_cast<double>(W)),
+                              (area.height() - r * (gap + label)) / (r * static_cast<double>(H)));
+    if (s > bestS)
+      bestS = s, bestC = c;
+  }
+  // whole screen pixels per model pixel once that wastes little room (crisp squares); below,
+  // smooth scaling, since uneven nearest-neighbour pixels look worse than a slight blur
+  const double s = bestS >= 4 ? std::floor(bestS) : bestS;
+  if (!(s > 0))
+    return;
+  p.setRenderHint(QPainter::SmoothPixmapTransform, s < 4);
+  ImageGridStyle style;
+  style.cols = 1;
+  style.gap = 0;
+  style.pixel_scale = setup_->pixel_scale;
+  style.pixel_offset = setup_->pixel_offset;
+  const double pw = W * s + gap, ph = H * s + gap + label;
+  for (int i = 0; i < n; ++i) {
+    const QImage tile = image_grid(X.middleRows(i, 1), C, H, W, style);
+    const QRectF target(area.left() + (i % bestC) * pw, area.top() + (i / bestC) * ph, W * s,
+                        H * s);
+    p.drawImage(target, tile);
+    ++imageTiles_;
+    if (rewards) {
+      p.setPen(palette().color(QPalette::WindowText));
+      p.drawText(
+          QRectF(target.left() - gap / 2.0, target.bottom() + 1, target.width() + gap, label),
+          Qt::AlignHCenter | Qt::AlignTop,
+          QString::number(f.reward[static_cast<size_t>(i)], 'f', 2));
+    }
   }
   if (stale_)
     p.fillRect(area, QColor(255, 255, 255, 90));

@@ -19,8 +19,11 @@ namespace itslab::gui {
 // The centre view. For 2-D models: the exact density of p_t at the shown step (or of p0) as a
 // colour map, the particles at that step, and the paths of the first few hundred particles,
 // coloured by log-weight or reward when the run carries them; wheel zooms about the cursor,
-// dragging pans, a double click resets. For other dimensions: a grid of the current samples,
-// each d-vector drawn as a ⌈√d⌉-wide tile (blue < 0 < red).
+// dragging pans, a double click resets. For a 2-D network the density is its training data's
+// (an exact mixture), labelled so. Image networks (C×H×W): the first particles at the shown
+// step as images (x_t, or the network's x̂0 of them), with the class and each image's reward.
+// Other dimensions: a grid of the current samples, each d-vector drawn as a ⌈√d⌉-wide tile
+// (blue < 0 < red).
 // Densities are computed off the GUI thread and cached per (model, α, σ, view); particles are
 // splatted into an image, never drawn as chart series.
 class TrajectoryView : public QWidget {
@@ -51,6 +54,12 @@ public:
   int genealogySkipped() const { return genealogySkipped_; }
   // What the last paint coloured the particles by: "log-weight", "reward" or "" (one colour).
   QString colouring() const { return colouring_; }
+  // Image networks: show the predicted clean images x̂0 instead of x_t, where the run has them.
+  void setShowDenoised(bool on);
+  // What the last paint showed: image tiles, and whether they were x̂0.
+  int imageTiles() const { return imageTiles_; }
+  bool showsDenoised() const { return showsDenoised_; }
+  bool isImage() const;
   void setPathCount(int n);
   int pathCount() const { return pathCount_; }
   void setStale(bool stale); // a newer run is on its way: dim and badge
@@ -97,6 +106,7 @@ private:
   void scheduleDensity();
   void paintTwoD(QPainter& p);
   void paintGrid(QPainter& p);
+  void paintImages(QPainter& p);
   void paintAxes(QPainter& p, const QRect& plot, const QRectF& vis);
   void paintOverlay(QPainter& p, const QRect& plot);
   QColor particleColor(const RunFrame& f, int i, double lo, double hi, bool byW, bool byR) const;
@@ -109,6 +119,8 @@ private:
   ColorBy colorBy_ = ColorBy::automatic;
   bool showPaths_ = true, showParticles_ = true, stale_ = false, showGenealogy_ = false;
   int genealogyDrawn_ = 0, genealogySkipped_ = 0;
+  bool showDenoised_ = false, showsDenoised_ = false;
+  int imageTiles_ = 0;
   QString colouring_; // what the last paint coloured particles by ("" = one colour)
   double colourLo_ = 0, colourHi_ = 0;
   int pathCount_ = 150;

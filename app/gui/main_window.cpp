@@ -8,6 +8,7 @@
 #include "io/npy.hpp"
 #include "io/preset.hpp"
 #include "io/preset_schema.hpp"
+#include "metric_labels.hpp"
 #include "panels.hpp"
 #include "session.hpp"
 #include "trajectory_view.hpp"
@@ -67,6 +68,15 @@ QString fmt_ms(double ms) {
                      : QString::number(ms / 1000, 'f', 2) + " s";
 }
 
+// A preset as the window applies it: without "metrics" when it named none (the model's
+// defaults then apply, which preset_to_json would write as an empty list).
+json preset_json(const Preset& p) {
+  json j = preset_to_json(p);
+  if (p.metrics_defaulted)
+    j.erase("metrics");
+  return j;
+}
+
 QGroupBox* group(const QString& title, const QString& tip, QWidget* content) {
   auto* g = new QGroupBox(title);
   g->setToolTip(tip);
@@ -100,7 +110,7 @@ MainWindow::MainWindow(Options options, QWidget* parent) : QMainWindow(parent), 
     if (!last.isEmpty()) {
       try {
         const PresetLoad l = parse_preset(last.toStdString(), "last session");
-        applyJson(preset_to_json(l.preset), s.value("session/lastPath").toString(),
+        applyJson(preset_json(l.preset), s.value("session/lastPath").toString(),
                   s.value("session/lastBuiltin").toString());
         setModified(s.value("session/modified").toBool());
         restored = true;
@@ -150,7 +160,8 @@ void MainWindow::buildDocks() {
   densityMode_->addItems({"density p_t", "density p₀", "no density"});
   densityMode_->setToolTip("Background: the exact density log p_t(x) of the noised model at the "
                            "shown step (x_t = αx0 + σε, so p_t = Σ w_k N(αμ_k, α²Σ_k + σ²I)), "
-                           "the target p0, or nothing");
+                           "the target p0, or nothing. For a trained 2-D network it is the "
+                           "density of its training data (an exact mixture), not the network's");
   densityMode_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
   densityMode_->setMinimumContentsLength(9);
   colorBy_ = new QComboBox(centre);
@@ -171,6 +182,13 @@ void MainWindow::buildDocks() {
       "At a step where the particle method resampled, draw a line from each shown particle to "
       "its ancestor's position at the previous step. Only the first particles are recorded: an "
       "ancestor outside them has no position and is skipped (the overlay counts them)");
+  showDenoised_ = new QCheckBox("predicted x₀", centre);
+  showDenoised_->setObjectName("denoised");
+  showDenoised_->setToolTip(
+      "Image networks: show x̂0 = E[x0 | x_t], the network's prediction of the clean image at the "
+      "shown step, instead of the noisy x_t. Recorded while this is on (one extra network call "
+      "on the shown particles per step; turning it on re-runs)");
+  showDenoised_->hide();
   auto* reset = new QToolButton(centre);
   reset->setText("Reset");
   reset->setToolTip("Zoom back to the model's extent (or double-click the view)");
@@ -179,6 +197,7 @@ void MainWindow::buildDocks() {
   opts->addWidget(showPaths_);
   opts->addWidget(showParticles_);
   opts->addWidget(showGenealogy_);
+  opts->addWidget(showDenoised_);
   opts->addStretch(1);
   opts->addWidget(reset);
   cl->addLayout(opts);
@@ -197,6 +216,10 @@ void MainWindow::buildDocks() {
   connect(showPaths_, &QCheckBox::toggled, view_, &TrajectoryView::setShowPaths);
   connect(showParticles_, &QCheckBox::toggled, view_, &TrajectoryView::setShowParticles);
   connect(showGenealogy_, &QCheckBox::toggled, view_, &TrajectoryView::setShowGenealogy);
+  connect(showDenoised_, &QCheckBox::toggled, this, [this](bool on) {
+    session_->setRecordDenoised(on);
+    view_->setShowDenoised(on);
+  });
   connect(reset, &QToolButton::clicked, view_, &TrajectoryView::resetView);
   connect(timeBar_, &TimeBar::valueChanged, this, &MainWindow::onStep);
   // play/pause and stepping keys work while the view or the time bar has focus
@@ -277,6 +300,12 @@ void MainWindow::buildDocks() {
 
   for (ComponentForm* f : {process_, schedule_, solver_, guidance_, reward_})
     connect(f, &ComponentForm::edited, this, &MainWindow::onEdited);
+  connect(model_, &ModelPanel::modelChanged, this, [this](bool network) {
+    // a network is judged by other metrics than a mixture (fid for images): its defaults
+    if (network)
+      metricsDefault_ = true;
+  });
+  connect(run_, &RunPanel::metricsEdited, this, [this] { metricsDefault_ = false; });
   connect(model_, &ModelPanel::edited, this, &MainWindow::onEdited);
   connect(particles_, &ParticlesPanel::edited, this, &MainWindow::onEdited);
   connect(run_, &RunPanel::edited, this, &MainWindow::onEdited);
@@ -299,7 +328,9 @@ void MainWindow::buildDocks() {
   metrics_->verticalHeader()->hide();
   metrics_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   metrics_->setToolTip("Metrics of the current run against exact samples of the model "
-                       "(class-conditional target when a class is set)");
+                       "(class-conditional target when a class is set; for a 2-D network, its "
+                       "training mixture), or for image networks through the bundled "
+                       "classifier (hover a metric for what it is)");
   auto* met = new QDockWidget("Metrics", this);
   met->setObjectName("dock.metrics");
   met->setWidget(metrics_);
@@ -546,6 +577,33 @@ void MainWindow::connectSession() {
                     (s->notice.empty() ? QString() : "\n" + QString::fromStdString(s->notice)));
     stBackend_->setText(QString::fromStdString(s->backend + " · " + s->device));
     timeBar_->setRange(s->steps, 0);
+    // the view options that apply to this model
+    const bool image = s->image_shape.size() == 3, twoD = s->dim == 2;
+    // hidden first, then shown: both sets visible at once would widen the window for good
+    const std::initializer_list<QWidget*> flat{densityMode_, colorBy_, showPaths_, showParticles_,
+                                               showGenealogy_};
+    for (bool show : {false, true}) {
+      if (image == show)
+        showDenoised_->setVisible(show);
+      for (QWidget* o : flat)
+        if (twoD == show)
+          o->setVisible(show);
+    }
+    if (metricsDefault_) {
+      // the model's default metrics, shown ticked (the preset still names none)
+      json names = json::array();
+      for (const std::string& m : s->metrics)
+        names.push_back(m);
+      run_->setMetrics(names);
+    }
+    // image networks are swept by fid on fewer particles (a network call costs more)
+    std::vector<std::string> sweep{"frechet", "mmd", "sliced_wasserstein"};
+    if (image) {
+      sweep = {"fid"};
+      if (s->model_class >= 0)
+        sweep.push_back("class_accuracy");
+    }
+    nfe_->setMetricChoices(sweep, image ? 128 : 2048);
   });
   connect(session_, &Session::framesAppended, this, [this] { refreshFrames(); });
   connect(session_, &Session::runFinished, this, [this](const OutputPtr& o) {
@@ -574,14 +632,16 @@ void MainWindow::connectSession() {
   });
   connect(session_, &Session::metricsReady, this, [this](const MetricsResult& m) {
     metrics_->setRowCount(0);
-    auto row = [this](const QString& k, const QString& v) {
+    auto row = [this](const QString& k, const QString& v, const QString& tip = {}) {
       const int r = metrics_->rowCount();
       metrics_->insertRow(r);
-      metrics_->setItem(r, 0, new QTableWidgetItem(k));
+      auto* key = new QTableWidgetItem(k);
+      key->setToolTip(tip);
+      metrics_->setItem(r, 0, key);
       metrics_->setItem(r, 1, new QTableWidgetItem(v));
     };
     for (const auto& [k, v] : m.values)
-      row(QString::fromStdString(k), QString::number(v, 'g', 6));
+      row(metric_label(k), QString::number(v, 'g', 6), metric_tooltip(k));
     if (const OutputPtr o = session_->output()) {
       row("nfe", QString::number(o->nfe));
       row("particles", QString::number(o->samples.rows()));
@@ -649,7 +709,10 @@ json MainWindow::currentJson() const {
   else
     j["reward"] = r;
   j["backend"] = run_->backend();
-  j["metrics"] = run_->metrics();
+  if (metricsDefault_)
+    j.erase("metrics");
+  else
+    j["metrics"] = run_->metrics();
   return j;
 }
 
@@ -667,6 +730,7 @@ void MainWindow::applyJson(const json& j, const QString& path, const QString& bu
   run_->setSeed(j.value("seed", uint64_t{0}));
   run_->setBackend(j.value("backend", std::string("auto")));
   run_->setMetrics(j.value("metrics", json::array()));
+  metricsDefault_ = !j.contains("metrics");
   applying_ = false;
   path_ = path;
   builtin_ = builtin;
@@ -681,7 +745,7 @@ void MainWindow::applyJson(const json& j, const QString& path, const QString& bu
 bool MainWindow::applyPresetText(const QString& text, const QString& origin, const QString& path) {
   try {
     const PresetLoad l = parse_preset(text.toStdString(), origin.toStdString());
-    applyJson(preset_to_json(l.preset), path, {});
+    applyJson(preset_json(l.preset), path, {});
     if (!l.warnings.empty()) {
       QStringList w;
       for (const auto& s : l.warnings)
@@ -698,7 +762,7 @@ bool MainWindow::applyPresetText(const QString& text, const QString& origin, con
 bool MainWindow::openBuiltin(const QString& id) {
   try {
     const PresetLoad l = load_preset_ref(id.toStdString());
-    applyJson(preset_to_json(l.preset), {}, id);
+    applyJson(preset_json(l.preset), {}, id);
     return true;
   } catch (const std::exception& e) {
     showMessage(QString::fromStdString(e.what()));

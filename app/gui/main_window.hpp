@@ -76,6 +76,7 @@ public:
   ComponentForm* guidanceForm() const { return guidance_; }
   ComponentForm* rewardForm() const { return reward_; }
   QCheckBox* genealogyBox() const { return showGenealogy_; }
+  QCheckBox* denoisedBox() const { return showDenoised_; }
   ModelPanel* modelPanel() const { return model_; }
   ParticlesPanel* particlesPanel() const { return particles_; }
   RunPanel* runPanel() const { return run_; }
@@ -129,7 +130,11 @@ private:
   QLabel* message_ = nullptr;
   QWidget* messageBar_ = nullptr;
   QComboBox *densityMode_ = nullptr, *colorBy_ = nullptr;
-  QCheckBox *showPaths_ = nullptr, *showParticles_ = nullptr, *showGenealogy_ = nullptr;
+  QCheckBox *showPaths_ = nullptr, *showParticles_ = nullptr, *showGenealogy_ = nullptr,
+            *showDenoised_ = nullptr;
+  // The preset names no metrics, so the model's defaults apply (set when a preset without
+  // "metrics" is opened or the model changes kind; cleared when the user ticks a metric).
+  bool metricsDefault_ = false;
   QLabel *stBackend_, *stNfe_, *stWall_, *stRate_, *stState_;
   QMenu* recentMenu_ = nullptr;
   QMap<QString, QAction*> actions_;

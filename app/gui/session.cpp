@@ -50,6 +50,25 @@ double rms_radius(const RowMatrixXf& P) {
   }
   return n ? std::sqrt(s / n) : 0;
 }
+// What experiment_metrics() reads of a run's experiment: the exact mixture (the model, or the
+// data a 2-D network was trained on), the network's configuration and the classifier. Built
+// here rather than by build_experiment() so the metrics never redo a schedule optimisation.
+Experiment metric_experiment(const Preset& p) {
+  Experiment e;
+  if (!preset_is_network(p)) {
+    e.mixture = std::make_unique<GaussianMixture>(preset_model(p));
+    return e;
+  }
+  e.network = NeuralModel::load(preset_network_folder(p));
+  const std::string& trained_on = e.network->config().trained_on;
+  const auto ids = builtin_gmm_ids();
+  if (std::find(ids.begin(), ids.end(), trained_on) != ids.end())
+    e.mixture = std::make_unique<GaussianMixture>(builtin_gmm(trained_on));
+  for (const std::string& m : p.metrics_defaulted ? default_metrics(e) : p.metrics)
+    if ((m == "fid" || m == "class_accuracy") && !e.classifier)
+      e.classifier = Classifier::load(bundled_classifier_folder());
+  return e;
+}
 } // namespace
 
 void EngineWorker::start(int gen, const Preset& p, std::shared_ptr<std::atomic<bool>> cancel) {
@@ -96,7 +115,38 @@ void EngineWorker::start(int gen, const Preset& p, std::shared_ptr<std::atomic<b
     setup->backend = be.name();
     setup->device = be.device();
     setup->notice = it->second.second;
+    setup->model_class = p.model_class;
+    setup->metrics = p.metrics_defaulted ? default_metrics(e) : p.metrics;
+    const bool image = e.network && e.network->config().is_image();
+    if (e.network) {
+      const ModelConfig& c = e.network->config();
+      setup->network = c.name;
+      setup->class_names = c.class_names;
+      if (image) {
+        setup->image_shape = c.data_shape;
+        setup->pixel_scale = c.pixel_scale;
+        setup->pixel_offset = c.pixel_offset;
+      }
+    }
     emit setupReady(setup);
+
+    // x̂0 of the snapshot rows of an image network at grid node `node`: noisy images say little
+    // until late, the prediction shows what each particle is becoming. It costs one denoiser
+    // call on the snapshot rows (at most 64) per step, so it is recorded only when asked for.
+    const bool want_denoised = image && record_denoised.load();
+    const auto denoised = [&](const RowMatrixXf& X, int node, double sigma) -> RowMatrixXf {
+      if (!want_denoised || X.rows() == 0 || node < 0 || node > M)
+        return {};
+      if (!(sigma > 0)) // the samples themselves (and search iterations' best samples)
+        return X;
+      Tensor x = be.alloc(X.rows(), d), x0 = be.alloc(X.rows(), d);
+      be.upload(x, X.data());
+      e.denoiser().denoise(be, x0, x, e.grid.t[static_cast<size_t>(node)],
+                           e.grid.point[static_cast<size_t>(node)], p.model_class);
+      RowMatrixXf out(X.rows(), d);
+      be.download(x0, out.data());
+      return out;
+    };
 
     const int64_t K = snapshotRows(d, n);
     FrameList pending;
@@ -117,6 +167,7 @@ void EngineWorker::start(int gen, const Preset& p, std::shared_ptr<std::atomic<b
       f->sigma = e.grid.point[0].sigma;
       f->particles = n;
       f->spread = rms_radius(f->positions);
+      f->denoised = denoised(f->positions, 0, f->sigma_edm);
       emit framesReady(gen, {f});
     }
     RunOptions o;
@@ -146,6 +197,7 @@ void EngineWorker::start(int gen, const Preset& p, std::shared_ptr<std::atomic<b
       f->ancestors = s.ancestors;
       f->particles = n;
       f->spread = rms_radius(f->positions);
+      f->denoised = denoised(f->positions, s.step, s.sigma);
       pending.push_back(std::move(f));
       const auto now = Clock::now();
       if (s.step == s.steps || now - last_emit >= std::chrono::milliseconds(throttle_ms.load())) {
@@ -253,6 +305,13 @@ void Session::rerun() {
   launch();
 }
 
+void Session::setRecordDenoised(bool on) {
+  worker_->record_denoised.store(on);
+  if (on && setup_ && setup_->image_shape.size() == 3 && !frames_.empty() &&
+      frames_.front()->denoised.rows() == 0)
+    rerun();
+}
+
 void Session::cancel() {
   debounce_.stop();
   immediate_.stop();
@@ -289,6 +348,11 @@ void Session::onSetup(SetupPtr s) {
   if (s->generation != generation_)
     return;
   setup_ = std::move(s);
+  if (preset_.metrics_defaulted && !debounce_.isActive() && !immediate_.isActive()) {
+    // the model's defaults, named, so a saved or copied preset measures what this run does
+    preset_.metrics = setup_->metrics;
+    preset_.metrics_defaulted = false;
+  }
   frames_.clear();
   output_.reset();
   emit setupReady(setup_);
@@ -307,7 +371,7 @@ void Session::onFinished(OutputPtr out) {
     return;
   output_ = out;
   running_ = false;
-  metricsPending_ = !preset_.metrics.empty();
+  metricsPending_ = !preset_.metrics.empty() || preset_.metrics_defaulted;
   metrics_ = MetricsResult{out->generation, {}, 0, {}};
   emit runFinished(out);
   if (!metricsPending_) {
@@ -322,11 +386,10 @@ void Session::onFinished(OutputPtr out) {
     m.generation = out->generation;
     const auto t0 = std::chrono::steady_clock::now();
     try {
-      const GaussianMixture model = preset_model(p);
-      const MetricSet s = p.model_class >= 0 ? compute_metrics(model.class_mixture(p.model_class),
-                                                               out->samples, p.metrics)
-                                             : compute_metrics(model, out->samples, p.metrics);
-      m.values = s.values;
+      const Experiment e = metric_experiment(p);
+      // the classifier behind fid runs on the CPU: the engine thread owns the other backends
+      const BackendChoice cpu = make_backend("cpu");
+      m.values = experiment_metrics(*cpu.backend, e, p, out->samples).values;
     } catch (const std::exception& e) {
       m.error = e.what();
     }

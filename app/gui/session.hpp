@@ -25,6 +25,8 @@ class EngineWorker : public QObject {
 public:
   std::atomic<int> latest{0};
   std::atomic<int> throttle_ms{16}; // at most one batch of frames per this many ms
+  // Image networks: also record x̂0 of the snapshot rows (one more network call on them per step)
+  std::atomic<bool> record_denoised{false};
   void start(int generation, const itslab::Preset& p, std::shared_ptr<std::atomic<bool>> cancel);
   // Rows of StepSnapshot::positions recorded per step: all up to 20 000 for 2-D models (the
   // view draws them), 64 otherwise (the sample grid).
@@ -74,6 +76,11 @@ public:
   const MetricsResult& metrics() const { return metrics_; }
   QString lastError() const { return lastError_; }
   int runsStarted() const { return runsStarted_; }
+
+  // Image networks: whether runs record x̂0 of the shown particles (RunFrame::denoised). Turning
+  // it on re-runs when the current run has none.
+  void setRecordDenoised(bool on);
+  bool recordsDenoised() const { return worker_->record_denoised.load(); }
 
   void startSweep(const SweepRequest& request);
   void cancelSweep();
