@@ -24,6 +24,21 @@ namespace {
 constexpr const char* kMmdNote =
     "mmd = MMD^2 by random Fourier features (D=1024) against the exact mixture, "
     "median-heuristic bandwidth of the model";
+constexpr const char* kFidNote =
+    "fid = Frechet distance of the bundled classifier's 128-d features (not Inception) against "
+    "the Fashion-MNIST test set";
+
+// What the table's metric columns mean, for the metrics it has.
+json metric_notes(const SweepTable& t) {
+  json notes = json::object();
+  for (const std::string& m : t.metric_names()) {
+    if (m == "mmd")
+      notes["mmd"] = kMmdNote;
+    if (m == "fid")
+      notes["fid"] = kFidNote;
+  }
+  return notes;
+}
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -348,7 +363,11 @@ SweepTable run_sweep(const Sweep& s, const SweepOptions& o) {
 std::string sweep_to_csv(const SweepTable& t) {
   std::ostringstream out;
   out << "# " << kSweepSchema << " grid=" << t.grid << " id=" << t.id << " shard=" << t.shard
-      << (t.cancelled ? " cancelled=1" : "") << " ; " << kMmdNote << "\n";
+      << (t.cancelled ? " cancelled=1" : "");
+  const json notes = metric_notes(t);
+  for (auto it = notes.begin(); it != notes.end(); ++it)
+    out << (it == notes.begin() ? " ; " : "; ") << it.value().get<std::string>();
+  out << "\n";
   const auto metrics = t.metric_names();
   out << "index";
   for (const std::string& p : t.paths)
@@ -371,7 +390,7 @@ std::string sweep_to_csv(const SweepTable& t) {
 
 json sweep_to_json(const SweepTable& t) {
   json j{{"schema", kSweepSchema}, {"id", t.id},      {"grid", t.grid},
-         {"shard", t.shard},       {"vary", t.paths}, {"notes", {{"mmd", kMmdNote}}},
+         {"shard", t.shard},       {"vary", t.paths}, {"notes", metric_notes(t)},
          {"rows", json::array()}};
   if (t.cancelled)
     j["cancelled"] = true;
