@@ -318,9 +318,10 @@ void TestPreset::bad_presets_data() {
                                << "seed: must be a non-negative integer, got string";
   QTest::newRow("builtin and gmm")
       << QString::fromStdString(json{{"model", {{"gmm", kGmmIso}}}}.dump())
-      << "model: give exactly one of 'builtin' and 'gmm'";
-  QTest::newRow("neither builtin nor gmm") << R"({"model": {"builtin": null, "class": 1}})"
-                                           << "model: give exactly one of 'builtin' and 'gmm'";
+      << "model: give exactly one of 'builtin', 'gmm' and 'path'";
+  QTest::newRow("neither builtin nor gmm")
+      << R"({"model": {"builtin": null, "class": 1}})"
+      << "model: give exactly one of 'builtin', 'gmm' and 'path'";
   QTest::newRow("unknown builtin model") << R"({"model": {"builtin": "gmm/nine-gaussians"}})"
                                          << "model.builtin: unknown model 'gmm/nine-gaussians'";
   QTest::newRow("builtin not string") << R"({"model": {"builtin": 8}})"
@@ -341,8 +342,8 @@ void TestPreset::bad_presets_data() {
       << "schedule.sigmas[1]: must be a number";
   QTest::newRow("unknown backend") << R"({"backend": "cuda"})"
                                    << "backend: unknown backend 'cuda'";
-  QTest::newRow("unknown metric") << R"({"metrics": ["frechet", "fid"]})"
-                                  << "metrics[1]: unknown metric 'fid'";
+  QTest::newRow("unknown metric") << R"({"metrics": ["frechet", "fjd"]})"
+                                  << "metrics[1]: unknown metric 'fjd'";
   QTest::newRow("metrics not array") << R"({"metrics": "frechet"})"
                                      << "metrics: must be an array";
   QTest::newRow("name not string") << R"({"name": 3})"
