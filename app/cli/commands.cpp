@@ -7,6 +7,7 @@
 #include "image_grid.hpp"
 #include "io/npy.hpp"
 #include "io/preset.hpp"
+#include "model/neural_model.hpp"
 
 #include <QImage>
 #include <QString>
@@ -16,6 +17,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 namespace itslab::cli {
 
@@ -79,13 +81,21 @@ struct SampleArgs {
   std::string seed;
 };
 
+// The config of the preset's image network, checked before any sampling so --grid on a model
+// without images fails at once.
+ModelConfig grid_model(const Preset& p) {
+  const std::string what = "--grid: the model does not make images";
+  if (!preset_is_network(p))
+    throw Error(what + " (it is a mixture)");
+  const ModelFiles f = model_files(preset_network_folder(p));
+  ModelConfig c = parse_model_config(read_file(f.config), f.config);
+  if (!c.is_image())
+    throw Error(what + " (it makes " + std::to_string(c.dim()) + "-dimensional points)");
+  return c;
+}
+
 // The first rows of image samples as a PNG tile grid, in the model's pixel scale.
-void write_grid(const SampleArgs& a, const Preset& p, const RowMatrixXf& samples) {
-  const Experiment e = build_experiment(p);
-  if (!e.network || !e.network->config().is_image())
-    throw Error("--grid: the model does not make images (it makes " +
-                std::to_string(e.model().dim()) + "-dimensional points)");
-  const ModelConfig& c = e.network->config();
+void write_grid(const SampleArgs& a, const ModelConfig& c, const RowMatrixXf& samples) {
   ImageGridStyle style;
   style.cols = a.grid_cols;
   style.zoom = 2;
@@ -122,6 +132,9 @@ void run_sample(const SampleArgs& a) {
       throw Error("--seed: must be a non-negative integer, got '" + a.seed + "'");
     }
   }
+  std::optional<ModelConfig> grid_config;
+  if (!a.grid.empty())
+    grid_config = grid_model(p);
   RunOptions o;
   RowMatrixXf init;
   if (!a.init.empty()) {
@@ -178,7 +191,7 @@ void run_sample(const SampleArgs& a) {
                 static_cast<long long>(n), static_cast<long long>(d));
   }
   if (!a.grid.empty())
-    write_grid(a, p, r.result.samples);
+    write_grid(a, *grid_config, r.result.samples);
   if (!a.report.empty()) {
     make_parent_dirs(a.report);
     write_file_atomic(a.report, report.dump(2) + "\n");

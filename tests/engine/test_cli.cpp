@@ -4,7 +4,11 @@
 #include "core/philox.hpp"
 #include "io/npy.hpp"
 #include "io/preset.hpp"
+#include "model/neural_model.hpp"
 
+#include <QDir>
+#include <QFile>
+#include <QImage>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -100,6 +104,8 @@ private slots:
   void export_preset_round_trips();
   void info_lists_cpu();
   void bench_neural_report();
+  void models_and_check_model();
+  void sample_grid_of_images();
 
 private:
   QTemporaryDir dir_;
@@ -348,6 +354,42 @@ void TestCli::bench_neural_report() {
   QCOMPARE(j[0]["model"].get<std::string>(), std::string("two-moons-flow"));
   QCOMPARE(j[0]["particles"].get<int>(), 64);
   QVERIFY(j[0]["median_ms"].get<double>() > 0);
+}
+
+// `models` lists every bundled network; `check-model` accepts a good folder and names the byte
+// offset of a truncated file with exit 1.
+void TestCli::models_and_check_model() {
+  const Result r = cli({"models"});
+  QVERIFY2(clean_exit(r) && r.code == 0, r.describe().c_str());
+  for (const std::string& id : itslab::bundled_model_ids())
+    QVERIFY2(contains(r.out, "nn/" + id), (id + " not listed:\n" + r.out).c_str());
+  const std::string good = itslab::bundled_models_dir() + "/two-moons-vp";
+  const Result ok = cli({"check-model", QString::fromStdString(good)});
+  QVERIFY2(clean_exit(ok) && ok.code == 0 && contains(ok.out, ": ok ("), ok.describe().c_str());
+  QDir().mkpath(qpath("broken"));
+  QFile::copy(QString::fromStdString(good + "/config.json"), qpath("broken/config.json"));
+  spit(path("broken/model.safetensors"),
+       itslab::read_file(good + "/model.safetensors").substr(0, 1000));
+  const Result bad = cli({"check-model", qpath("broken")});
+  QVERIFY2(clean_exit(bad) && bad.code == 1, bad.describe().c_str());
+  QVERIFY2(contains(bad.err, "model.safetensors: byte 0: header length"), bad.err.c_str());
+}
+
+// --grid writes image samples as a PNG of tiles; on a model without images it fails before
+// sampling, naming the flag.
+void TestCli::sample_grid_of_images() {
+  const Result r = cli({"sample", "--preset", "fmnist-unet-cfg", "--particles", "2", "--backend",
+                        "cpu", "--grid", qpath("grid.png"), "--grid-cols", "2"});
+  QVERIFY2(clean_exit(r) && r.code == 0, r.describe().c_str());
+  const QImage img(qpath("grid.png"));
+  // 2 tiles of 28×28 at zoom 2 with 2-pixel gaps: 2 + 2·(56 + 2) wide, 2 + 56 + 2 high
+  QCOMPARE(img.width(), 118);
+  QCOMPARE(img.height(), 60);
+  const Result bad =
+      cli({"sample", "--preset", "default", "--grid", qpath("none.png"), "--out", qpath("n.npy")});
+  QVERIFY2(clean_exit(bad) && bad.code == 1, bad.describe().c_str());
+  QVERIFY2(contains(bad.err, "--grid: the model does not make images"), bad.err.c_str());
+  QVERIFY(!QFileInfo::exists(qpath("n.npy")));
 }
 
 QTEST_APPLESS_MAIN(TestCli)
