@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <string>
 
 namespace itslab {
 
@@ -118,6 +119,127 @@ void check_time_embedding_args(const Tensor& y, const Tensor& t, const Tensor& f
     throw Error("time_embedding: y must be [" + std::to_string(n) + ", " +
                 std::to_string(2 * half) + "], is [" + std::to_string(y.rows()) + ", " +
                 std::to_string(y.cols()) + "]");
+}
+
+// ---------------------------------------------------------------- neural-network layers
+
+namespace {
+
+std::string dims(int64_t rows, int64_t cols) {
+  return "[" + std::to_string(rows) + ", " + std::to_string(cols) + "]";
+}
+
+std::string image(ImageShape s) {
+  return std::to_string(s.c) + "×" + std::to_string(s.h) + "×" + std::to_string(s.w);
+}
+
+void need_shape(const Tensor& t, int64_t rows, int64_t cols, const char* op, const char* name) {
+  if (t.rows() != rows || t.cols() != cols)
+    throw Error(std::string(op) + ": " + name + " must be " + dims(rows, cols) + ", is " +
+                dims(t.rows(), t.cols()));
+}
+
+void need_distinct(const Tensor& y, const Tensor& x, const char* op, const char* name) {
+  if (y.buffer() == x.buffer())
+    throw Error(std::string(op) + ": the output aliases " + name);
+}
+
+void need_image(const Tensor& x, ImageShape s, const char* op) {
+  if (s.c < 1 || s.h < 1 || s.w < 1)
+    throw Error(std::string(op) + ": image shape " + image(s) + " is empty");
+  if (x.cols() != s.size())
+    throw Error(std::string(op) + ": rows of " + std::to_string(x.cols()) +
+                " values do not hold a " + image(s) + " image");
+}
+
+} // namespace
+
+void check_layer_norm_args(const Tensor& y, const Tensor& x, const Tensor& gamma,
+                           const Tensor& beta) {
+  const int64_t n = x.rows(), d = x.cols();
+  if (d < 1)
+    throw Error("layer_norm: x has no columns");
+  need_shape(y, n, d, "layer_norm", "y");
+  need_shape(gamma, 1, d, "layer_norm", "gamma");
+  need_shape(beta, 1, d, "layer_norm", "beta");
+  need_distinct(y, x, "layer_norm", "x");
+}
+
+void check_group_norm_args(const Tensor& y, const Tensor& x, ImageShape s, int groups,
+                           const Tensor& gamma, const Tensor& beta) {
+  need_image(x, s, "group_norm");
+  if (groups < 1 || s.c % groups != 0)
+    throw Error("group_norm: " + std::to_string(s.c) + " channels do not split into " +
+                std::to_string(groups) + " groups");
+  need_shape(y, x.rows(), x.cols(), "group_norm", "y");
+  need_shape(gamma, 1, s.c, "group_norm", "gamma");
+  need_shape(beta, 1, s.c, "group_norm", "beta");
+  need_distinct(y, x, "group_norm", "x");
+}
+
+ImageShape check_conv2d_args(const Tensor& y, const Tensor& x, ImageShape s, const Tensor& W,
+                             const Tensor& b, int k, int stride, int pad, const Tensor* row_bias) {
+  need_image(x, s, "conv2d");
+  if (k < 1 || stride < 1 || pad < 0)
+    throw Error("conv2d: kernel " + std::to_string(k) + ", stride " + std::to_string(stride) +
+                ", padding " + std::to_string(pad) + " (need k ≥ 1, stride ≥ 1, padding ≥ 0)");
+  if (s.h + 2 * pad < k || s.w + 2 * pad < k)
+    throw Error("conv2d: a " + std::to_string(k) + "×" + std::to_string(k) +
+                " kernel does not fit a padded " + std::to_string(s.h) + "×" + std::to_string(s.w) +
+                " image");
+  const ImageShape o{static_cast<int>(W.rows()), (s.h + 2 * pad - k) / stride + 1,
+                     (s.w + 2 * pad - k) / stride + 1};
+  const int64_t n = x.rows(), K = int64_t(s.c) * k * k;
+  if (W.cols() != K)
+    throw Error("conv2d: W is " + dims(W.rows(), W.cols()) + ", a " + std::to_string(k) + "×" +
+                std::to_string(k) + " kernel over " + std::to_string(s.c) + " channels needs " +
+                std::to_string(K) + " columns");
+  need_shape(b, 1, W.rows(), "conv2d", "b");
+  need_shape(y, n, W.rows() * o.h * o.w, "conv2d", "y");
+  if (row_bias)
+    need_shape(*row_bias, n, W.rows(), "conv2d", "row_bias");
+  need_distinct(y, x, "conv2d", "x");
+  need_distinct(y, W, "conv2d", "W");
+  need_distinct(y, b, "conv2d", "b");
+  if (row_bias)
+    need_distinct(y, *row_bias, "conv2d", "row_bias");
+  return o;
+}
+
+void check_upsample2_args(const Tensor& y, const Tensor& x, ImageShape s) {
+  need_image(x, s, "upsample2");
+  need_shape(y, x.rows(), 4 * s.size(), "upsample2", "y");
+  need_distinct(y, x, "upsample2", "x");
+}
+
+void check_maxpool2_args(const Tensor& y, const Tensor& x, ImageShape s) {
+  need_image(x, s, "maxpool2");
+  need_shape(y, x.rows(), int64_t(s.c) * (s.h / 2) * (s.w / 2), "maxpool2", "y");
+  need_distinct(y, x, "maxpool2", "x");
+}
+
+void check_concat_cols_args(const Tensor& y, const Tensor& a, const Tensor& b) {
+  const int64_t n = a.rows();
+  if (b.rows() != n)
+    throw Error("concat_cols: a has " + std::to_string(n) + " rows, b " + std::to_string(b.rows()));
+  need_shape(y, n, a.cols() + b.cols(), "concat_cols", "y");
+  need_distinct(y, a, "concat_cols", "a");
+  need_distinct(y, b, "concat_cols", "b");
+}
+
+void check_activate_args(const Tensor& y, const Tensor& x) {
+  need_shape(y, x.rows(), x.cols(), "activate", "y");
+}
+
+void check_attention_args(const Tensor& y, const Tensor& qkv, int channels, int heads,
+                          int positions) {
+  if (channels < 1 || heads < 1 || positions < 1 || channels % heads != 0)
+    throw Error("attention: " + std::to_string(channels) + " channels do not split into " +
+                std::to_string(heads) + " heads (or a count is < 1)");
+  const int64_t n = qkv.rows(), cp = int64_t(channels) * positions;
+  need_shape(qkv, n, 3 * cp, "attention", "qkv");
+  need_shape(y, n, cp, "attention", "y");
+  need_distinct(y, qkv, "attention", "qkv");
 }
 
 } // namespace itslab

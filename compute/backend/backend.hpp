@@ -129,6 +129,28 @@ void check_time_embedding_args(const Tensor& y, const Tensor& t, const Tensor& f
 // Error unless out is [n, 1] and r's vectors match x's columns (every backend's reward()).
 void check_reward_args(const Tensor& out, const Tensor& x, const RewardKernelParams& r);
 
+// Argument checks of the neural-network layers, shared by every backend: an Error starting
+// with the op's name unless the shapes are as Backend's comments say and the output is a
+// different buffer from the inputs named (by Tensor::buffer()).
+//
+// y, γ, β shapes for x [n, d ≥ 1]; y must not alias x.
+void check_layer_norm_args(const Tensor& y, const Tensor& x, const Tensor& gamma,
+                           const Tensor& beta);
+// s non-empty and matching x's rows, C divisible by groups, y like x, γ, β [1, C]; y ≠ x.
+void check_group_norm_args(const Tensor& y, const Tensor& x, ImageShape s, int groups,
+                           const Tensor& gamma, const Tensor& beta);
+// Returns the output image {Cout, Ho, Wo}; y must alias none of x, W, b, row_bias.
+ImageShape check_conv2d_args(const Tensor& y, const Tensor& x, ImageShape s, const Tensor& W,
+                             const Tensor& b, int k, int stride, int pad, const Tensor* row_bias);
+void check_upsample2_args(const Tensor& y, const Tensor& x, ImageShape s);
+// y [n, C·(H/2)·(W/2)] (empty for a one-row or one-column image); y ≠ x.
+void check_maxpool2_args(const Tensor& y, const Tensor& x, ImageShape s);
+void check_concat_cols_args(const Tensor& y, const Tensor& a, const Tensor& b);
+// y shaped like x; y may be x.
+void check_activate_args(const Tensor& y, const Tensor& x);
+void check_attention_args(const Tensor& y, const Tensor& qkv, int channels, int heads,
+                          int positions);
+
 struct BackendChoice {
   std::unique_ptr<Backend> backend;
   std::string notice; // why the requested backend was not used, if it was not

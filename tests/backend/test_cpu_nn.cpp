@@ -6,6 +6,7 @@
 // pooling, concatenation) must be exact.
 #include "backend/cpu/cpu_backend.hpp"
 #include "core/error.hpp"
+#include "test_util.hpp"
 
 #include <QtTest>
 #include <cmath>
@@ -55,12 +56,7 @@ double max_rel(const std::vector<float>& a, const std::vector<double>& b) {
   return e;
 }
 bool throws_naming(const std::function<void()>& f, const char* op) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return std::string(e.what()).rfind(op, 0) == 0;
-  }
-  return false;
+  return test::error_of(f).rfind(op, 0) == 0;
 }
 
 // PyTorch Conv2d in double: y[i, o, oy, ox] = b_o + rb[i, o] + Σ W[o, c, ky, kx]·x[i, c, iy, ix]

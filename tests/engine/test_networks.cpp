@@ -8,6 +8,7 @@
 #include "io/preset_schema.hpp"
 #include "model/neural_model.hpp"
 #include "reward/reward.hpp"
+#include "test_util.hpp"
 
 #include <QProcess>
 #include <QTemporaryDir>
@@ -19,17 +20,9 @@
 #include <numeric>
 
 using namespace itslab;
+using itslab::test::error_of;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 Preset load(const std::string& id) {
   Preset p = load_checked_preset(id).preset;

@@ -8,6 +8,7 @@
 #include "io/preset.hpp"
 #include "metric/mmd.hpp"
 #include "metric/mmd_rff.hpp"
+#include "test_util.hpp"
 
 #include <Eigen/LU>
 #include <QProcess>
@@ -20,6 +21,7 @@
 #include <string>
 
 using namespace itslab;
+using itslab::test::error_of;
 using nlohmann::json;
 
 namespace {
@@ -34,15 +36,6 @@ Sweep small_sweep() {
   s.metrics = {"frechet", "mmd"};
   s.axes = {parse_vary("solver.type=euler,heun,dpmpp_2m"), parse_vary("schedule.steps=4,8")};
   return s;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 bool same_rows(const std::vector<SweepRow>& a, const std::vector<SweepRow>& b, QString* why) {

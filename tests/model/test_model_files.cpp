@@ -5,6 +5,7 @@
 #include "core/file_io.hpp"
 #include "io/safetensors.hpp"
 #include "model/neural_model.hpp"
+#include "test_util.hpp"
 
 #include <QtTest>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 using namespace itslab;
+using itslab::test::error_of;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -67,16 +69,6 @@ private:
   QTemporaryDir tmp_;
   std::string dir_;
 };
-
-// The message of the Error f throws, or "" when it throws none.
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 bool contains_all(const std::string& s, std::initializer_list<const char*> parts) {
   for (const char* p : parts)

@@ -20,31 +20,6 @@ using RowMap = Eigen::Map<RowMat>;
 using ConstRowMap = Eigen::Map<const RowMat>;
 using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
 
-std::string dims(int64_t rows, int64_t cols) {
-  return "[" + std::to_string(rows) + ", " + std::to_string(cols) + "]";
-}
-
-void need_shape(const Tensor& t, int64_t rows, int64_t cols, const char* op, const char* name) {
-  if (t.rows() != rows || t.cols() != cols)
-    throw Error(std::string(op) + ": " + name + " must be " + dims(rows, cols) + ", is " +
-                dims(t.rows(), t.cols()));
-}
-
-void need_distinct(const Tensor& y, const Tensor& x, const char* op, const char* name) {
-  if (y.buffer() == x.buffer())
-    throw Error(std::string(op) + ": the output aliases " + name);
-}
-
-void need_image(const Tensor& x, ImageShape s, const char* op) {
-  if (s.c < 1 || s.h < 1 || s.w < 1)
-    throw Error(std::string(op) + ": image shape " + std::to_string(s.c) + "×" +
-                std::to_string(s.h) + "×" + std::to_string(s.w) + " is empty");
-  if (x.cols() != s.size())
-    throw Error(std::string(op) + ": rows of " + std::to_string(x.cols()) +
-                " values do not hold a " + std::to_string(s.c) + "×" + std::to_string(s.h) + "×" +
-                std::to_string(s.w) + " image");
-}
-
 using cpu::apply_activation;
 
 // Per-thread scratch that survives between calls (OpenMP keeps its threads), so the im2col
@@ -99,13 +74,8 @@ void im2col(const float* x, ImageShape s, int k, int stride, int pad, int ho, in
 
 void CpuBackend::layer_norm(Tensor& y, const Tensor& x, const Tensor& gamma, const Tensor& beta,
                             double eps, Activation act) {
+  check_layer_norm_args(y, x, gamma, beta);
   const int64_t n = x.rows(), d = x.cols();
-  if (d < 1)
-    throw Error("layer_norm: x has no columns");
-  need_shape(y, n, d, "layer_norm", "y");
-  need_shape(gamma, 1, d, "layer_norm", "gamma");
-  need_shape(beta, 1, d, "layer_norm", "beta");
-  need_distinct(y, x, "layer_norm", "x");
   const float* in = data(x);
   float* out = data(y);
   const Eigen::Map<const Eigen::ArrayXf> g(data(gamma), d), b(data(beta), d);
@@ -125,15 +95,8 @@ void CpuBackend::layer_norm(Tensor& y, const Tensor& x, const Tensor& gamma, con
 
 void CpuBackend::group_norm(Tensor& y, const Tensor& x, ImageShape s, int groups,
                             const Tensor& gamma, const Tensor& beta, double eps, Activation act) {
-  need_image(x, s, "group_norm");
-  if (groups < 1 || s.c % groups != 0)
-    throw Error("group_norm: " + std::to_string(s.c) + " channels do not split into " +
-                std::to_string(groups) + " groups");
+  check_group_norm_args(y, x, s, groups, gamma, beta);
   const int64_t n = x.rows(), d = x.cols(), pix = int64_t(s.h) * s.w, cg = s.c / groups;
-  need_shape(y, n, d, "group_norm", "y");
-  need_shape(gamma, 1, s.c, "group_norm", "gamma");
-  need_shape(beta, 1, s.c, "group_norm", "beta");
-  need_distinct(y, x, "group_norm", "x");
   const float* in = data(x);
   const float* g = data(gamma);
   const float* bt = data(beta);
@@ -162,29 +125,9 @@ void CpuBackend::group_norm(Tensor& y, const Tensor& x, ImageShape s, int groups
 
 void CpuBackend::conv2d(Tensor& y, const Tensor& x, ImageShape s, const Tensor& W, const Tensor& b,
                         int k, int stride, int pad, const Tensor* row_bias) {
-  need_image(x, s, "conv2d");
-  if (k < 1 || stride < 1 || pad < 0)
-    throw Error("conv2d: kernel " + std::to_string(k) + ", stride " + std::to_string(stride) +
-                ", padding " + std::to_string(pad) + " (need k ≥ 1, stride ≥ 1, padding ≥ 0)");
-  const int ho = (s.h + 2 * pad - k) / stride + 1, wo = (s.w + 2 * pad - k) / stride + 1;
-  if (s.h + 2 * pad < k || s.w + 2 * pad < k)
-    throw Error("conv2d: a " + std::to_string(k) + "×" + std::to_string(k) +
-                " kernel does not fit a padded " + std::to_string(s.h) + "×" + std::to_string(s.w) +
-                " image");
+  const ImageShape os = check_conv2d_args(y, x, s, W, b, k, stride, pad, row_bias);
+  const int ho = os.h, wo = os.w;
   const int64_t n = x.rows(), cout = W.rows(), K = int64_t(s.c) * k * k, P = int64_t(ho) * wo;
-  if (W.cols() != K)
-    throw Error("conv2d: W is " + dims(W.rows(), W.cols()) + ", a " + std::to_string(k) + "×" +
-                std::to_string(k) + " kernel over " + std::to_string(s.c) + " channels needs " +
-                std::to_string(K) + " columns");
-  need_shape(b, 1, cout, "conv2d", "b");
-  need_shape(y, n, cout * P, "conv2d", "y");
-  if (row_bias)
-    need_shape(*row_bias, n, cout, "conv2d", "row_bias");
-  need_distinct(y, x, "conv2d", "x");
-  need_distinct(y, W, "conv2d", "W");
-  need_distinct(y, b, "conv2d", "b");
-  if (row_bias)
-    need_distinct(y, *row_bias, "conv2d", "row_bias");
   if (n == 0)
     return;
 
@@ -244,10 +187,8 @@ void CpuBackend::conv2d(Tensor& y, const Tensor& x, ImageShape s, const Tensor& 
 }
 
 void CpuBackend::upsample2(Tensor& y, const Tensor& x, ImageShape s) {
-  need_image(x, s, "upsample2");
+  check_upsample2_args(y, x, s);
   const int64_t n = x.rows(), wo = 2 * int64_t(s.w);
-  need_shape(y, n, 4 * s.size(), "upsample2", "y");
-  need_distinct(y, x, "upsample2", "x");
   const float* in = data(x);
   float* out = data(y);
 #pragma omp parallel for schedule(static) if (n * s.size() > 16384)
@@ -262,13 +203,12 @@ void CpuBackend::upsample2(Tensor& y, const Tensor& x, ImageShape s) {
 }
 
 void CpuBackend::maxpool2(Tensor& y, const Tensor& x, ImageShape s) {
-  need_image(x, s, "maxpool2");
+  check_maxpool2_args(y, x, s);
   const int64_t n = x.rows(), ho = s.h / 2, wo = s.w / 2, osize = int64_t(s.c) * ho * wo;
+  // stricter than the shared check, which lets the Vulkan backend return an empty image
   if (ho < 1 || wo < 1)
     throw Error("maxpool2: a " + std::to_string(s.h) + "×" + std::to_string(s.w) +
                 " image is smaller than the 2×2 window");
-  need_shape(y, n, osize, "maxpool2", "y");
-  need_distinct(y, x, "maxpool2", "x");
   const float* in = data(x);
   float* out = data(y);
 #pragma omp parallel for schedule(static) if (n * s.size() > 16384)
@@ -285,12 +225,8 @@ void CpuBackend::maxpool2(Tensor& y, const Tensor& x, ImageShape s) {
 }
 
 void CpuBackend::concat_cols(Tensor& y, const Tensor& a, const Tensor& b) {
+  check_concat_cols_args(y, a, b);
   const int64_t n = a.rows(), da = a.cols(), db = b.cols();
-  if (b.rows() != n)
-    throw Error("concat_cols: a has " + std::to_string(n) + " rows, b " + std::to_string(b.rows()));
-  need_shape(y, n, da + db, "concat_cols", "y");
-  need_distinct(y, a, "concat_cols", "a");
-  need_distinct(y, b, "concat_cols", "b");
   const float* pa = data(a);
   const float* pb = data(b);
   float* out = data(y);
@@ -302,7 +238,7 @@ void CpuBackend::concat_cols(Tensor& y, const Tensor& a, const Tensor& b) {
 }
 
 void CpuBackend::activate(Tensor& y, const Tensor& x, Activation act) {
-  need_shape(y, x.rows(), x.cols(), "activate", "y");
+  check_activate_args(y, x);
   const float* in = data(x);
   float* out = data(y);
   const int64_t total = x.size();
@@ -317,13 +253,8 @@ void CpuBackend::activate(Tensor& y, const Tensor& x, Activation act) {
 }
 
 void CpuBackend::attention(Tensor& y, const Tensor& qkv, int channels, int heads, int positions) {
-  if (channels < 1 || heads < 1 || positions < 1 || channels % heads != 0)
-    throw Error("attention: " + std::to_string(channels) + " channels do not split into " +
-                std::to_string(heads) + " heads (or a count is < 1)");
+  check_attention_args(y, qkv, channels, heads, positions);
   const int64_t n = qkv.rows(), P = positions, dh = channels / heads, cp = int64_t(channels) * P;
-  need_shape(qkv, n, 3 * cp, "attention", "qkv");
-  need_shape(y, n, cp, "attention", "y");
-  need_distinct(y, qkv, "attention", "qkv");
   const float* in = data(qkv);
   float* out = data(y);
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));

@@ -89,21 +89,6 @@ struct GemmTile {
   }
 };
 
-std::string shape_of(const Tensor& t) {
-  return "[" + std::to_string(t.rows()) + ", " + std::to_string(t.cols()) + "]";
-}
-// Error "op: what must be [rows, cols], is [..]" unless t has that shape.
-void need_shape(const Tensor& t, int64_t rows, int64_t cols, const char* op, const char* what) {
-  if (t.rows() != rows || t.cols() != cols)
-    throw Error(std::string(op) + ": " + what + " must be [" + std::to_string(rows) + ", " +
-                std::to_string(cols) + "], is " + shape_of(t));
-}
-void need_image(ImageShape s, const char* op) {
-  if (s.c < 1 || s.h < 1 || s.w < 1)
-    throw Error(std::string(op) + ": image shape " + std::to_string(s.c) + "×" +
-                std::to_string(s.h) + "×" + std::to_string(s.w) + " is empty");
-}
-
 } // namespace
 
 struct VulkanBackend::Impl {
@@ -753,17 +738,13 @@ void no_alias(const BufferPtr& y, std::initializer_list<const BufferPtr*> inputs
 
 void VulkanBackend::layer_norm(Tensor& y, const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                double eps, Activation act) {
+  check_layer_norm_args(y, x, gamma, beta);
   const int64_t n = x.rows(), d = x.cols();
-  if (d < 1)
-    throw Error("layer_norm: x has no columns");
-  need_shape(y, n, d, "layer_norm", "y");
-  need_shape(gamma, 1, d, "layer_norm", "gamma");
-  need_shape(beta, 1, d, "layer_norm", "beta");
   const BufferPtr& yb = buffer_of(this, y);
   const BufferPtr& xb = buffer_of(this, x);
   const BufferPtr& gb = buffer_of(this, gamma);
   const BufferPtr& bb = buffer_of(this, beta);
-  no_alias(yb, {&xb, &gb, &bb}, "layer_norm");
+  no_alias(yb, {&gb, &bb}, "layer_norm");
   if (n == 0)
     return;
   Impl& I = *impl_;
@@ -786,20 +767,13 @@ void VulkanBackend::layer_norm(Tensor& y, const Tensor& x, const Tensor& gamma, 
 void VulkanBackend::group_norm(Tensor& y, const Tensor& x, ImageShape s, int groups,
                                const Tensor& gamma, const Tensor& beta, double eps,
                                Activation act) {
-  need_image(s, "group_norm");
-  if (groups < 1 || s.c % groups != 0)
-    throw Error("group_norm: " + std::to_string(s.c) + " channels do not split into " +
-                std::to_string(groups) + " groups");
+  check_group_norm_args(y, x, s, groups, gamma, beta);
   const int64_t n = x.rows(), d = s.size();
-  need_shape(x, n, d, "group_norm", "x");
-  need_shape(y, n, d, "group_norm", "y");
-  need_shape(gamma, 1, s.c, "group_norm", "gamma");
-  need_shape(beta, 1, s.c, "group_norm", "beta");
   const BufferPtr& yb = buffer_of(this, y);
   const BufferPtr& xb = buffer_of(this, x);
   const BufferPtr& gb = buffer_of(this, gamma);
   const BufferPtr& bb = buffer_of(this, beta);
-  no_alias(yb, {&xb, &gb, &bb}, "group_norm");
+  no_alias(yb, {&gb, &bb}, "group_norm");
   if (n == 0)
     return;
   Impl& I = *impl_;
@@ -824,31 +798,14 @@ void VulkanBackend::group_norm(Tensor& y, const Tensor& x, ImageShape s, int gro
 
 void VulkanBackend::conv2d(Tensor& y, const Tensor& x, ImageShape s, const Tensor& W,
                            const Tensor& b, int k, int stride, int pad, const Tensor* row_bias) {
-  need_image(s, "conv2d");
-  if (k < 1 || stride < 1 || pad < 0)
-    throw Error("conv2d: kernel " + std::to_string(k) + ", stride " + std::to_string(stride) +
-                ", padding " + std::to_string(pad) + " (need k ≥ 1, stride ≥ 1, padding ≥ 0)");
-  if (s.h + 2 * pad < k || s.w + 2 * pad < k)
-    throw Error("conv2d: a " + std::to_string(k) + "×" + std::to_string(k) +
-                " kernel does not fit the padded " + std::to_string(s.h) + "×" +
-                std::to_string(s.w) + " image");
+  const ImageShape os = check_conv2d_args(y, x, s, W, b, k, stride, pad, row_bias);
   const int64_t n = x.rows(), cout = W.rows(), kk = int64_t(s.c) * k * k;
-  const int64_t ho = (s.h + 2 * pad - k) / stride + 1, wo = (s.w + 2 * pad - k) / stride + 1;
-  const int64_t din = s.size(), dout = cout * ho * wo;
-  need_shape(x, n, din, "conv2d", "x");
-  if (W.cols() != kk)
-    throw Error("conv2d: W must be [Cout, " + std::to_string(kk) + "] (Cin·k·k), is " +
-                shape_of(W));
-  need_shape(b, 1, cout, "conv2d", "b");
-  need_shape(y, n, dout, "conv2d", "y");
-  if (row_bias)
-    need_shape(*row_bias, n, cout, "conv2d", "row_bias");
+  const int64_t ho = os.h, wo = os.w, din = s.size(), dout = cout * ho * wo;
   const BufferPtr& yb = buffer_of(this, y);
   const BufferPtr& xb = buffer_of(this, x);
   const BufferPtr& wb = buffer_of(this, W);
   const BufferPtr& bb = buffer_of(this, b);
   const BufferPtr* rb = row_bias ? &buffer_of(this, *row_bias) : nullptr;
-  no_alias(yb, {&xb, &wb, &bb, rb}, "conv2d");
   if (n == 0 || cout == 0)
     return;
   Impl& I = *impl_;
@@ -870,13 +827,10 @@ void VulkanBackend::conv2d(Tensor& y, const Tensor& x, ImageShape s, const Tenso
 }
 
 void VulkanBackend::upsample2(Tensor& y, const Tensor& x, ImageShape s) {
-  need_image(s, "upsample2");
+  check_upsample2_args(y, x, s);
   const int64_t n = x.rows(), din = s.size(), dout = 4 * din;
-  need_shape(x, n, din, "upsample2", "x");
-  need_shape(y, n, dout, "upsample2", "y");
   const BufferPtr& yb = buffer_of(this, y);
   const BufferPtr& xb = buffer_of(this, x);
-  no_alias(yb, {&xb}, "upsample2");
   if (n == 0)
     return;
   Impl& I = *impl_;
@@ -890,13 +844,10 @@ void VulkanBackend::upsample2(Tensor& y, const Tensor& x, ImageShape s) {
 }
 
 void VulkanBackend::maxpool2(Tensor& y, const Tensor& x, ImageShape s) {
-  need_image(s, "maxpool2");
+  check_maxpool2_args(y, x, s);
   const int64_t n = x.rows(), din = s.size(), dout = int64_t(s.c) * (s.h / 2) * (s.w / 2);
-  need_shape(x, n, din, "maxpool2", "x");
-  need_shape(y, n, dout, "maxpool2", "y");
   const BufferPtr& yb = buffer_of(this, y);
   const BufferPtr& xb = buffer_of(this, x);
-  no_alias(yb, {&xb}, "maxpool2");
   if (n == 0 || dout == 0)
     return;
   Impl& I = *impl_;
@@ -910,13 +861,11 @@ void VulkanBackend::maxpool2(Tensor& y, const Tensor& x, ImageShape s) {
 }
 
 void VulkanBackend::concat_cols(Tensor& y, const Tensor& a, const Tensor& b) {
+  check_concat_cols_args(y, a, b);
   const int64_t n = a.rows(), ca = a.cols(), cb = b.cols(), d = ca + cb;
-  need_shape(b, n, cb, "concat_cols", "b");
-  need_shape(y, n, d, "concat_cols", "y");
   const BufferPtr& yb = buffer_of(this, y);
   const BufferPtr& ab = buffer_of(this, a);
   const BufferPtr& bb = buffer_of(this, b);
-  no_alias(yb, {&ab, &bb}, "concat_cols");
   if (n == 0 || d == 0)
     return;
   Impl& I = *impl_;
@@ -931,7 +880,7 @@ void VulkanBackend::concat_cols(Tensor& y, const Tensor& a, const Tensor& b) {
 }
 
 void VulkanBackend::activate(Tensor& y, const Tensor& x, Activation act) {
-  check_same_shape(y, x, "activate");
+  check_activate_args(y, x);
   const BufferPtr& yb = buffer_of(this, y);
   const BufferPtr& xb = buffer_of(this, x);
   const int64_t n = x.rows(), d = x.cols();
@@ -949,15 +898,10 @@ void VulkanBackend::activate(Tensor& y, const Tensor& x, Activation act) {
 
 void VulkanBackend::attention(Tensor& y, const Tensor& qkv, int channels, int heads,
                               int positions) {
-  if (channels < 1 || heads < 1 || positions < 1 || channels % heads != 0)
-    throw Error("attention: " + std::to_string(channels) + " channels do not split into " +
-                std::to_string(heads) + " heads");
+  check_attention_args(y, qkv, channels, heads, positions);
   const int64_t n = qkv.rows(), cp = int64_t(channels) * positions;
-  need_shape(qkv, n, 3 * cp, "attention", "qkv");
-  need_shape(y, n, cp, "attention", "y");
   const BufferPtr& yb = buffer_of(this, y);
   const BufferPtr& qb = buffer_of(this, qkv);
-  no_alias(yb, {&qb}, "attention");
   Impl& I = *impl_;
   const uint32_t hd = u32(channels / heads);
   // a head's keys and values are staged in shared memory

@@ -75,6 +75,24 @@ void conv3(const Pass& p, Tensor& y, const Tensor& x, ImageShape s, const std::s
               nullptr);
 }
 
+// Up-path stage at `level`: a ResBlock of [h | skip] (cin channels) to cout channels, then
+// nearest 2× upsampling and the 3×3 conv "up<level>"; returns the result, at level − 1.
+Tensor& up_stage(const Pass& p, const Levels& L, int level, const Tensor& h, const Tensor& skip,
+                 int cin, int cout, const Tensor& e) {
+  const std::string k = std::to_string(level);
+  const int64_t n = h.rows();
+  const ImageShape cat_s = L.at(cin, level), s = L.at(cout, level), up_s = L.at(cout, level - 1);
+  Tensor& cat = p.tmp("cat" + k, n, cat_s.size());
+  p.be.concat_cols(cat, h, skip);
+  Tensor& u = p.tmp("u" + k, n, s.size());
+  resblock(p, "u" + k, u, cat, cat_s, cout, e);
+  Tensor& up = p.tmp("up" + k + ".in", n, up_s.size());
+  p.be.upsample2(up, u, s);
+  Tensor& out = p.tmp("up" + k, n, up_s.size());
+  conv3(p, out, up, up_s, "up" + k, 1);
+  return out;
+}
+
 } // namespace
 
 TensorList unet_tensors(const ModelConfig& c) {
@@ -157,23 +175,8 @@ void unet_forward(const Pass& p, Tensor& out, const Tensor& x, const Tensor& t,
   Tensor& m2 = p.tmp("m2", n, mid.size());
   resblock(p, "m2", m2, ma, mid, L.c2, e);
 
-  Tensor& cat2 = p.tmp("cat2", n, 2 * mid.size());
-  be.concat_cols(cat2, m2, s2);
-  Tensor& u2 = p.tmp("u2", n, mid.size());
-  resblock(p, "u2", u2, cat2, L.at(2 * L.c2, 2), L.c2, e);
-  Tensor& up2 = p.tmp("up2.in", n, L.at(L.c2, 1).size());
-  be.upsample2(up2, u2, mid);
-  Tensor& h2 = p.tmp("up2", n, L.at(L.c2, 1).size());
-  conv3(p, h2, up2, L.at(L.c2, 1), "up2", 1);
-
-  Tensor& cat1 = p.tmp("cat1", n, L.at(L.c2 + L.c1, 1).size());
-  be.concat_cols(cat1, h2, s1);
-  Tensor& u1 = p.tmp("u1", n, L.at(L.c1, 1).size());
-  resblock(p, "u1", u1, cat1, L.at(L.c2 + L.c1, 1), L.c1, e);
-  Tensor& up1 = p.tmp("up1.in", n, L.at(L.c1, 0).size());
-  be.upsample2(up1, u1, L.at(L.c1, 1));
-  Tensor& h1 = p.tmp("up1", n, L.at(L.c1, 0).size());
-  conv3(p, h1, up1, L.at(L.c1, 0), "up1", 1);
+  const Tensor& h2 = up_stage(p, L, 2, m2, s2, 2 * L.c2, L.c2, e);
+  const Tensor& h1 = up_stage(p, L, 1, h2, s1, L.c2 + L.c1, L.c1, e);
 
   Tensor& cat0 = p.tmp("cat0", n, L.at(L.c1 + L.c0, 0).size());
   be.concat_cols(cat0, h1, s0);
