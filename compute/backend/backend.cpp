@@ -109,6 +109,20 @@ uint64_t Backend::next_serial() {
   return ++counter;
 }
 
+void check_gemm_bias_act_args(const Tensor& y, const Tensor& x, const Tensor& W, const Tensor& b) {
+  const int64_t n = x.rows(), in = x.cols(), out = W.rows();
+  if (W.cols() != in)
+    throw Error("gemm_bias_act: W is [" + std::to_string(W.rows()) + ", " +
+                std::to_string(W.cols()) + "], x has " + std::to_string(in) + " columns");
+  if (b.rows() != 1 || b.cols() != out)
+    throw Error("gemm_bias_act: b must be [1, " + std::to_string(out) + "]");
+  if (y.rows() != n || y.cols() != out)
+    throw Error("gemm_bias_act: y must be [" + std::to_string(n) + ", " + std::to_string(out) +
+                "]");
+  if (y.buffer() == x.buffer() || y.buffer() == W.buffer() || y.buffer() == b.buffer())
+    throw Error("gemm_bias_act: y aliases an input");
+}
+
 void check_time_embedding_args(const Tensor& y, const Tensor& t, const Tensor& freqs) {
   const int64_t n = t.rows(), half = freqs.size();
   if (t.cols() != 1)

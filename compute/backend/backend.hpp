@@ -126,6 +126,8 @@ private:
 
 // Error unless t is [n, 1], freqs has half ≥ 1 entries and y is [n, 2·half].
 void check_time_embedding_args(const Tensor& y, const Tensor& t, const Tensor& freqs);
+// Error unless W is [out, in] for x [n, in], b is [1, out], y is [n, out] and y aliases no input.
+void check_gemm_bias_act_args(const Tensor& y, const Tensor& x, const Tensor& W, const Tensor& b);
 // Error unless out is [n, 1] and r's vectors match x's columns (every backend's reward()).
 void check_reward_args(const Tensor& out, const Tensor& x, const RewardKernelParams& r);
 

@@ -7,6 +7,7 @@
 #include <QSettings>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <memory>
 
 namespace itslab::gui::test {
 
@@ -34,6 +35,18 @@ inline bool wait_settled(MainWindow& w, int timeout_ms = 10000) {
     QTest::qWait(5);
   }
   return true;
+}
+
+// A main window with settings isolated in dir, shown and settled; null if it did not settle.
+inline std::unique_ptr<MainWindow> settled_window(QTemporaryDir& dir, QSize size = {}) {
+  isolate_settings(dir);
+  auto w = std::make_unique<MainWindow>(MainWindow::Options{false});
+  if (size.isValid())
+    w->resize(size);
+  w->show();
+  if (!QTest::qWaitForWindowExposed(w.get()) || !wait_settled(*w))
+    return nullptr;
+  return w;
 }
 
 inline bool same_samples(const OutputPtr& a, const OutputPtr& b) {

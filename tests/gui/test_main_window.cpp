@@ -30,11 +30,8 @@ class TestMainWindow : public QObject {
 private slots:
   void init() { fail_on_bug_warnings(); }
   void initTestCase() {
-    isolate_settings(dir_);
-    w_ = std::make_unique<MainWindow>(MainWindow::Options{false});
-    w_->show();
-    QVERIFY(QTest::qWaitForWindowExposed(w_.get()));
-    QVERIFY(wait_settled(*w_));
+    w_ = settled_window(dir_);
+    QVERIFY(w_);
   }
   void cleanupTestCase() { w_.reset(); }
 

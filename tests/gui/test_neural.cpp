@@ -76,12 +76,9 @@ class TestNeural : public QObject {
 private slots:
   void init() { fail_on_bug_warnings(); }
   void initTestCase() {
-    isolate_settings(dir_);
     QVERIFY2(!bundled_models_dir().empty(), "the bundled models are not found");
-    w_ = std::make_unique<MainWindow>(MainWindow::Options{false});
-    w_->show();
-    QVERIFY(QTest::qWaitForWindowExposed(w_.get()));
-    QVERIFY(wait_settled(*w_));
+    w_ = settled_window(dir_);
+    QVERIFY(w_);
   }
   void cleanupTestCase() { w_.reset(); }
 

@@ -32,12 +32,8 @@ class TestParticles : public QObject {
 private slots:
   void init() { fail_on_bug_warnings(); }
   void initTestCase() {
-    isolate_settings(dir_);
-    w_ = std::make_unique<MainWindow>(MainWindow::Options{false});
-    w_->resize(1400, 900);
-    w_->show();
-    QVERIFY(QTest::qWaitForWindowExposed(w_.get()));
-    QVERIFY(wait_settled(*w_));
+    w_ = settled_window(dir_, {1400, 900});
+    QVERIFY(w_);
   }
   void cleanupTestCase() { w_.reset(); }
 
