@@ -7,6 +7,7 @@
 #endif
 
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <string>
 
@@ -102,6 +103,27 @@ void check_reward_args(const Tensor& out, const Tensor& x, const RewardKernelPar
     need(r.b, "hi");
   if ((r.kind == Kind::box || r.kind == Kind::disc) && !(r.temperature > 0))
     throw Error("reward: temperature must be > 0");
+}
+
+GmmStepTables::GmmStepTables(const GmmKernelParams& g, double alpha, double sigma, int cls) {
+  const size_t kd = static_cast<size_t>(g.K) * g.d;
+  c.resize(g.K);
+  inv.resize(kd);
+  gain.resize(kd);
+  for (int k = 0; k < g.K; ++k) {
+    if ((cls >= 0 && g.label[k] != cls) || !std::isfinite(g.log_w[k]))
+      continue;
+    active.push_back(k);
+    double ck = g.log_w[k];
+    for (int i = 0; i < g.d; ++i) {
+      const size_t j = static_cast<size_t>(k) * g.d + i;
+      const double lt = alpha * alpha * g.lambda[j] + sigma * sigma;
+      ck -= 0.5 * std::log(lt);
+      inv[j] = 1.0 / lt;
+      gain[j] = alpha * g.lambda[j] / lt;
+    }
+    c[k] = ck;
+  }
 }
 
 uint64_t Backend::next_serial() {

@@ -1,22 +1,12 @@
 #include "backend/cpu/cpu_backend.hpp"
 #include "core/error.hpp"
+#include "test_util.hpp"
 
 #include <QtTest>
 
 using namespace itslab;
-
-namespace {
-Tensor make(CpuBackend& be, int64_t n, int64_t d, std::vector<float> v) {
-  Tensor t = be.alloc(n, d);
-  be.upload(t, v.data());
-  return t;
-}
-std::vector<float> get(CpuBackend& be, const Tensor& t) {
-  std::vector<float> v(static_cast<size_t>(t.size()));
-  be.download(t, v.data());
-  return v;
-}
-} // namespace
+using test::get;
+using test::make;
 
 class TestCpuBackend : public QObject {
   Q_OBJECT

@@ -13,6 +13,9 @@
 #include <functional>
 
 using namespace itslab;
+using test::act_ref;
+using test::get;
+using test::make;
 
 namespace {
 
@@ -21,29 +24,6 @@ std::vector<float> random_values(CpuBackend& be, int64_t n, uint32_t seed) {
   be.fill_normal(t, {seed, 3, 0, 0});
   std::vector<float> v(static_cast<size_t>(n));
   be.download(t, v.data());
-  return v;
-}
-Tensor make(CpuBackend& be, int64_t n, int64_t d, const std::vector<float>& v) {
-  Tensor t = be.alloc(n, d);
-  be.upload(t, v.data());
-  return t;
-}
-std::vector<float> get(CpuBackend& be, const Tensor& t) {
-  std::vector<float> v(static_cast<size_t>(t.size()));
-  be.download(t, v.data());
-  return v;
-}
-double act_ref(Activation a, double v) {
-  switch (a) {
-  case Activation::none:
-    return v;
-  case Activation::silu:
-    return v / (1 + std::exp(-v));
-  case Activation::gelu:
-    return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
-  case Activation::relu:
-    return std::max(v, 0.0);
-  }
   return v;
 }
 // max |a − b| / max(1, |b|) elementwise

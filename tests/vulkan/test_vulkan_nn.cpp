@@ -3,6 +3,7 @@
 // here, on the shapes of the Fashion-MNIST U-Net and classifier (docs/model-format.md) and on
 // odd ones, with the validation layer watching every test.
 #include "core/error.hpp"
+#include "test_util.hpp"
 #include "vulkan/vulkan_test_util.hpp"
 
 #include <tuple>
@@ -14,19 +15,6 @@ namespace {
 
 constexpr double kU = 1.0 / (1 << 24); // float32 unit roundoff
 
-double act_ref(double v, Activation a) {
-  switch (a) {
-  case Activation::silu:
-    return v / (1 + std::exp(-v));
-  case Activation::gelu:
-    return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
-  case Activation::relu:
-    return std::max(v, 0.0);
-  case Activation::none:
-    break;
-  }
-  return v;
-}
 // The activations in float round their input's error up to |act'| ≤ 1.13 (GELU) and add a
 // few ulp of exp plus the erf approximation's 1.5e-7 (times |v|/2 in GELU).
 double act_tol(double v, Activation a) {
@@ -52,7 +40,7 @@ std::vector<double> norm_ref(const std::vector<float>& x, int64_t len, const std
     const size_t block = b0 / static_cast<size_t>(len);
     for (int64_t j = 0; j < len; ++j) {
       const int64_t c = chan(block, j);
-      y[b0 + j] = act_ref(g[c] * (x[b0 + j] - mean) / std::sqrt(var + eps) + b[c], a);
+      y[b0 + j] = test::act_ref(a, g[c] * (x[b0 + j] - mean) / std::sqrt(var + eps) + b[c]);
     }
   }
   return y;
@@ -427,7 +415,7 @@ private slots:
         vk_->activate(out, x, a);
         std::vector<double> ref(X.size());
         for (size_t i = 0; i < X.size(); ++i)
-          ref[i] = act_ref(X[i], a);
+          ref[i] = test::act_ref(a, X[i]);
         expect_close(
             get(*vk_, out), ref, [&](size_t i) { return kU * std::abs(ref[i]) + act_tol(X[i], a); },
             QString("activate act=%1%2").arg(int(a)).arg(in_place ? " in place" : ""));

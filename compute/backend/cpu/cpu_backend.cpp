@@ -34,33 +34,6 @@ void check_same_shape(const Tensor& a, const Tensor& b, const char* op) {
 // Rows per OpenMP chunk: small enough to balance, large enough that scheduling is free.
 constexpr int64_t kRowBlock = 256;
 
-// Per-call tables of the time-dependent terms, so the per-particle loop does no log():
-// λ̃ = α²λ + σ², c_k = log w_k − ½ Σ log λ̃, 1/λ̃, gain αλ/λ̃ (gaussian-mixtures note §1.1–1.2).
-struct GmmStepTables {
-  std::vector<double> c, inv, gain;
-  std::vector<int> active;
-  GmmStepTables(const GmmKernelParams& g, double alpha, double sigma, int cls) {
-    const size_t kd = static_cast<size_t>(g.K) * g.d;
-    c.resize(g.K);
-    inv.resize(kd);
-    gain.resize(kd);
-    for (int k = 0; k < g.K; ++k) {
-      if ((cls >= 0 && g.label[k] != cls) || !std::isfinite(g.log_w[k]))
-        continue;
-      active.push_back(k);
-      double ck = g.log_w[k];
-      for (int i = 0; i < g.d; ++i) {
-        const size_t j = static_cast<size_t>(k) * g.d + i;
-        const double lt = alpha * alpha * g.lambda[j] + sigma * sigma;
-        ck -= 0.5 * std::log(lt);
-        inv[j] = 1.0 / lt;
-        gain[j] = alpha * g.lambda[j] / lt;
-      }
-      c[k] = ck;
-    }
-  }
-};
-
 // Posterior mean of x0 for particles [b, e) of a full-covariance mixture, in double with a
 // running log-sum-exp so far-away components never underflow into 0/0: ℓ_k = c_k − ½ Σ z²/λ̃
 // with z = Q_kᵀ(x − αμ_k), and m_k = μ_k + Q_k (gain ⊙ z).

@@ -559,24 +559,8 @@ void VulkanBackend::gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelPara
   const BufferPtr& ob = buffer_of(this, x0);
   const BufferPtr& xb = buffer_of(this, x);
   const int64_t n = x.rows(), d = x.cols();
-  // per-call tables in double, exactly as the CPU backend's GmmStepTables
-  const size_t kd = static_cast<size_t>(g.K) * g.d;
-  std::vector<double> c(g.K, 0.0), inv(kd, 0.0), gain(kd, 0.0);
-  std::vector<uint32_t> active;
-  for (int k = 0; k < g.K; ++k) {
-    if ((cls >= 0 && g.label[k] != cls) || !std::isfinite(g.log_w[k]))
-      continue;
-    active.push_back(static_cast<uint32_t>(k));
-    double ck = g.log_w[k];
-    for (int i = 0; i < g.d; ++i) {
-      const size_t j = static_cast<size_t>(k) * g.d + i;
-      const double lt = alpha * alpha * g.lambda[j] + sigma * sigma;
-      ck -= 0.5 * std::log(lt);
-      inv[j] = 1.0 / lt;
-      gain[j] = alpha * g.lambda[j] / lt;
-    }
-    c[k] = ck;
-  }
+  const GmmStepTables tb(g, alpha, sigma, cls);
+  const std::vector<uint32_t> active(tb.active.begin(), tb.active.end());
   if (active.empty())
     throw Error("gmm_denoise: class " + std::to_string(cls) + " has no components");
   if (n == 0)
@@ -587,9 +571,9 @@ void VulkanBackend::gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelPara
     uint32_t n, n_active, off_c, off_inv, off_gain, off_mu, off_q, off_alpha;
   } pc{};
   pc.off_alpha = tab.push(alpha);
-  pc.off_c = tab.push(c);
-  pc.off_inv = tab.push(inv);
-  pc.off_gain = tab.push(gain);
+  pc.off_c = tab.push(tb.c);
+  pc.off_inv = tab.push(tb.inv);
+  pc.off_gain = tab.push(tb.gain);
   pc.off_mu = tab.push(g.mu);
   pc.off_q = g.full() ? tab.push(g.Q) : 0;
   pc.n_active = static_cast<uint32_t>(active.size());
