@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES=(cmake g++ make pkg-config qt6-base-dev qt6-charts-dev qt6-svg-dev libqt6svg6 libgl-dev
+PACKAGES=(cmake g++ make pkg-config qt6-base-dev qt6-charts-dev qt6-svg-dev libqt6svg6 libqt6opengl6-dev libgl-dev
           libeigen3-dev libcli11-dev nlohmann-json3-dev xvfb xauth imagemagick
           libvulkan-dev glslc mesa-vulkan-drivers vulkan-validationlayers)
 
