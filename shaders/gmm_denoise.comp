@@ -1,30 +1,65 @@
 #version 450
 // Posterior mean E[x0 | x_t = x] of a Gaussian mixture for x_t = αx0 + σε, the same algorithm
-// and operation order as the CPU backend (cpu_backend.cpp): a running log-sum-exp over the
-// active components with per-call tables computed on the host in double: c_k = log w_k −
-// ½ Σ log λ̃, 1/λ̃, gain αλ/λ̃ (λ̃ = α²λ + σ²). F64 variant: double arithmetic like the CPU;
-// otherwise float. Spec constants: D (dimension), FULL (Q_k ≠ I), P (particles per
-// invocation: each table entry is loaded once for P particles, which matters on CPU-type
-// devices where a table load is a per-lane gather).
+// and operation order as the CPU backend (cpu_backend.cpp). The host computes the per-call
+// table in double: α, then one row of RS entries per active component, in order:
+// c = log w − ½ Σ log λ̃, 1/λ̃ (D), μ (D), gain αλ/λ̃ (D), Q (D·D, FULL only), with
+// λ̃ = α²λ + σ². F64 variant: double arithmetic like the CPU; otherwise float.
+// Spec constants: D (dimension), FULL (Q_k ≠ I), P (particles per invocation: each table entry
+// serves P particles), TAB_UBO_VECS (> 0: the table is a uniform buffer of that many vec4 /
+// dvec2, otherwise a storage buffer; on CPU-type devices a uniform-buffer load is one gather,
+// a storage-buffer load a loop over the SIMD lanes), RS (row stride).
 #include "common.glsl"
 #include "real.glsl"
 
 layout(constant_id = 1) const uint D = 2;
 layout(constant_id = 2) const bool FULL = false;
 layout(constant_id = 3) const uint P = 1;
+layout(constant_id = 4) const uint TAB_UBO_VECS = 0;
+layout(constant_id = 5) const uint RS = 1; // 1 + 3D (+ D² when FULL) entries
+const uint E_INV = 1u, E_MU = 1u + D, E_GAIN = 1u + 2u * D, E_Q = 1u + 3u * D;
 
 layout(std430, binding = 0) writeonly buffer O { float o[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
-layout(std430, binding = 2) readonly buffer Tab { real tab[]; };
-layout(std430, binding = 3) readonly buffer Act { uint act_k[]; };
+layout(std430, binding = 2) readonly buffer Tab { real tab_ssbo[]; };
+#ifdef F64
+layout(std140, binding = 13) uniform TabU { dvec2 tab_ubo[TAB_UBO_VECS > 0 ? TAB_UBO_VECS : 1]; };
+real tab(uint i) { return TAB_UBO_VECS > 0 ? tab_ubo[i >> 1][i & 1u] : tab_ssbo[i]; }
+#else
+layout(std140, binding = 13) uniform TabU { vec4 tab_ubo[TAB_UBO_VECS > 0 ? TAB_UBO_VECS : 1]; };
+real tab(uint i) { return TAB_UBO_VECS > 0 ? tab_ubo[i >> 2][i & 3u] : tab_ssbo[i]; }
+#endif
 layout(push_constant) uniform PC {
-  uint n, n_active, off_c, off_inv, off_gain, off_mu, off_q, off_alpha;
+  uint n, n_active;
 } pc;
+
+real xv[P * D], z[P * D], acc[P * D], m[P], total[P], l[P];
+
+// entry e of component a's row
+real entry(uint a, uint e) { return tab(1u + a * RS + e); }
+
+// ℓ_a of the P particles (and, for FULL, z = Q_aᵀ(x − αμ_a) ⊙ gain in z)
+void logits(uint a, real alpha) {
+  for (uint j = 0u; j < P; ++j) l[j] = entry(a, 0u);
+  for (uint i = 0u; i < D; ++i) {
+    const real inv = entry(a, E_INV + i);
+    const real amu = alpha * entry(a, E_MU + i);
+    for (uint j = 0u; j < P; ++j) {
+      real zi = real(0.0);
+      if (FULL) {
+        for (uint jj = 0u; jj < D; ++jj)
+          zi += entry(a, E_Q + jj * D + i) * (xv[j * D + jj] - alpha * entry(a, E_MU + jj));
+        z[j * D + i] = zi * entry(a, E_GAIN + i);
+      } else {
+        zi = xv[j * D + i] - amu;
+      }
+      l[j] -= real(0.5) * zi * zi * inv;
+    }
+  }
+}
 
 void main() {
   const uint p0 = global_id() * P;
   if (p0 >= pc.n) return;
-  real xv[P * D], z[P * D], acc[P * D], m[P], total[P];
   for (uint j = 0u; j < P; ++j) {
     const uint p = min(p0 + j, pc.n - 1u); // past the end: recomputed, never stored
     for (uint i = 0u; i < D; ++i) {
@@ -34,55 +69,46 @@ void main() {
     m[j] = real_neg_inf();
     total[j] = real(0.0);
   }
-  const real alpha = tab[pc.off_alpha];
-  for (uint a = 0u; a < pc.n_active; ++a) {
-    const uint k = act_k[a];
-    const uint off = k * D;
-    const real ck = tab[pc.off_c + k];
-    real l[P];
-    for (uint j = 0u; j < P; ++j) l[j] = ck;
-    for (uint i = 0u; i < D; ++i) {
-      const real amu = alpha * tab[pc.off_mu + off + i];
-      const real inv = tab[pc.off_inv + off + i], gain = tab[pc.off_gain + off + i];
+  const real alpha = tab(0u);
+  if (FULL) {
+    for (uint a = 0u; a < pc.n_active; ++a) {
+      logits(a, alpha);
       for (uint j = 0u; j < P; ++j) {
-        real zi = real(0.0);
-        if (FULL) {
-          const uint qb = pc.off_q + off * D;
-          for (uint jj = 0u; jj < D; ++jj)
-            zi += tab[qb + jj * D + i] * (xv[j * D + jj] - alpha * tab[pc.off_mu + off + jj]);
+        // online softmax (as the CPU's full-covariance kernel): rescale on a new maximum
+        real wk = real(1.0);
+        if (l[j] > m[j]) {
+          const real scale = real_exp(m[j] - l[j]);
+          total[j] *= scale;
+          for (uint i = 0u; i < D; ++i) acc[j * D + i] *= scale;
+          m[j] = l[j];
         } else {
-          zi = xv[j * D + i] - amu;
+          wk = real_exp(l[j] - m[j]);
         }
-        l[j] -= real(0.5) * zi * zi * inv;
-        z[j * D + i] = zi * gain;
+        total[j] += wk;
+        for (uint i = 0u; i < D; ++i) {
+          real mk = entry(a, E_MU + i);
+          for (uint jj = 0u; jj < D; ++jj) mk += entry(a, E_Q + i * D + jj) * z[j * D + jj];
+          acc[j * D + i] += wk * mk;
+        }
       }
     }
-    real w[P];
-    for (uint j = 0u; j < P; ++j) {
-      // online softmax: rescale the accumulator when a new maximum appears
-      real wk = real(1.0);
-      if (l[j] > m[j]) {
-        const real scale = real_exp(m[j] - l[j]);
-        total[j] *= scale;
-        for (uint i = 0u; i < D; ++i) acc[j * D + i] *= scale;
-        m[j] = l[j];
-      } else {
-        wk = real_exp(l[j] - m[j]);
-      }
-      total[j] += wk;
-      w[j] = wk;
+  } else {
+    // two passes, as the CPU's isotropic kernel: the maximum logit m, then Σ e^(ℓ_a − m)·m_a
+    // with m_a = μ_a + gain ⊙ (x − αμ_a); one exp per component and no branch
+    for (uint a = 0u; a < pc.n_active; ++a) {
+      logits(a, alpha);
+      for (uint j = 0u; j < P; ++j) m[j] = max(l[j], m[j]);
     }
-    for (uint i = 0u; i < D; ++i) {
-      const real mu = tab[pc.off_mu + off + i];
+    for (uint a = 0u; a < pc.n_active; ++a) {
+      logits(a, alpha);
       for (uint j = 0u; j < P; ++j) {
-        real mk = mu;
-        if (FULL) {
-          const uint qb = pc.off_q + off * D;
-          for (uint jj = 0u; jj < D; ++jj) mk += tab[qb + i * D + jj] * z[j * D + jj];
-        } else {
-          mk += z[j * D + i];
-        }
-        acc[j * D + i] += w[j] * mk;
+        l[j] = real_exp(l[j] - m[j]);
+        total[j] += l[j];
+      }
+      for (uint i = 0u; i < D; ++i) {
+        const real mu = entry(a, E_MU + i), gain = entry(a, E_GAIN + i);
+        const real amu = alpha * mu;
+        for (uint j = 0u; j < P; ++j) acc[j * D + i] += l[j] * (mu + (xv[j * D + i] - amu) * gain);
       }
     }
   }

@@ -3,23 +3,27 @@
 // __ieee754_log, __kernel_sin, __kernel_cos, the medium case of __ieee754_rem_pio2); each is
 // accurate to about 1 ulp, so results rounded to float match the CPU's libm results.
 
+// e^x as simd::exp computes it (compute/core/simd_math.hpp), bit for bit and without branches
+// (llvmpipe runs both sides of a branch under a mask): 0 below −708, +inf above 709. k is read
+// from the low word of x/ln2 + 1.5·2⁵², and 2^k is built from its bits.
 double dexp(double x) {
-  if (x < -745.0LF) return 0.0LF;
-  if (x > 709.0LF) return packDouble2x32(uvec2(0u, 0x7ff00000u));
   const double ln2_hi = 6.93147180369123816490e-01LF, ln2_lo = 1.90821492927058770002e-10LF;
-  const double inv_ln2 = 1.44269504088896338700e+00LF;
+  const double inv_ln2 = 1.44269504088896338700e+00LF, round_bias = 6755399441055744.0LF;
   const double P1 = 1.66666666666666019037e-01LF, P2 = -2.77777777770155933842e-03LF,
                P3 = 6.61375632143793436117e-05LF, P4 = -1.65339022054652515390e-06LF,
                P5 = 4.13813679705723846039e-08LF;
-  const double k = floor(x * inv_ln2 + 0.5LF);
-  const double hi = x - k * ln2_hi, lo = k * ln2_lo;
-  const double r = hi - lo;
-  const double t = r * r;
-  const double c = r - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))));
-  const double y = 1.0LF - ((lo - (r * c) / (2.0LF - c)) - hi);
-  const int ki = int(k);
-  // two steps so 2^k never overflows an intermediate for k near the ends of the range
-  return ldexp(ldexp(y, ki / 2), ki - ki / 2);
+  const double xc = clamp(x, -708.0LF, 709.0LF);
+  precise const double t = xc * inv_ln2 + round_bias;
+  precise const double k = t - round_bias;
+  precise const double hi = xc - k * ln2_hi, lo = k * ln2_lo;
+  precise const double r = hi - lo;
+  precise const double rr = r * r;
+  precise const double c = r - rr * (P1 + rr * (P2 + rr * (P3 + rr * (P4 + rr * P5))));
+  precise const double y = 1.0LF - ((lo - (r * c) / (2.0LF - c)) - hi);
+  const int ki = int(unpackDouble2x32(t).x);
+  const double two_k = packDouble2x32(uvec2(0u, uint(ki + 1023) << 20));
+  precise const double v = y * two_k;
+  return mix(mix(v, 0.0LF, x < -708.0LF), packDouble2x32(uvec2(0u, 0x7ff00000u)), x > 709.0LF);
 }
 
 // x > 0 and finite.

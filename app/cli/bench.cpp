@@ -11,6 +11,9 @@
 #include "engine/run.hpp"
 #include "io/preset.hpp"
 #include "model/neural_model.hpp"
+#ifdef ITSLAB_HAVE_VULKAN
+#include "backend/vulkan/vulkan_backend.hpp"
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -64,6 +67,42 @@ template <class F> Timing time_it(int repeat, F&& f) {
   }
   std::sort(ms.begin(), ms.end());
   return {ms[ms.size() / 2], ms.front(), (process_cpu_ms() - c0) / repeat};
+}
+
+// --profile: one more run of `f` with Vulkan timestamp queries around every kernel (which
+// serialises them), printed as GPU time per kernel. Nothing on the CPU backend.
+template <class F> void print_kernel_profile(Backend& be, F&& f) {
+#ifdef ITSLAB_HAVE_VULKAN
+  auto* vb = dynamic_cast<VulkanBackend*>(&be);
+  if (!vb)
+    return;
+  const auto before = vb->kernel_times();
+  vb->set_profiling(true);
+  f();
+  const auto after = vb->kernel_times();
+  vb->set_profiling(false);
+  std::vector<std::pair<double, std::string>> rows;
+  double total = 0;
+  for (const auto& [name, t] : after) {
+    const auto b = before.find(name);
+    const double ms = t.ms - (b == before.end() ? 0 : b->second.ms);
+    const int64_t calls = t.calls - (b == before.end() ? 0 : b->second.calls);
+    if (calls == 0)
+      continue;
+    total += ms;
+    rows.push_back({ms, name + " ×" + std::to_string(calls)});
+  }
+  if (rows.empty()) {
+    std::printf("    (no timestamps on this device)\n");
+    return;
+  }
+  std::sort(rows.rbegin(), rows.rend());
+  for (const auto& [ms, what] : rows)
+    std::printf("    %-40s %9.3f ms %5.1f%%\n", what.c_str(), ms, 100 * ms / total);
+#else
+  (void)be;
+  (void)f;
+#endif
 }
 
 // The default workload written directly: isotropic 2-D mixture posterior mean and the
@@ -347,6 +386,7 @@ struct BenchOptions {
   std::vector<int64_t> mlp_particles; // --particles (default 4096, 65536)
   std::string report;                 // --report: the neural rows as JSON
   std::string only;                   // --only: workloads whose label contains this
+  bool profile = false;               // --profile: GPU time per kernel (Vulkan)
 };
 
 std::vector<Row> run_backend(const std::string& spec, const std::string& device,
@@ -378,29 +418,38 @@ std::vector<Row> run_backend(const std::string& spec, const std::string& device,
   for (const Workload& w : workloads) {
     Row r;
     r.label = w.label;
+    // one run of the workload; its particle count, steps and NFE
+    std::function<void()> run;
     int steps = 0;
+    std::unique_ptr<MlpWorkload> mlp;
+    Preset p;
+    std::unique_ptr<Experiment> e;
     if (w.preset.empty()) {
       r.particles = w.particles;
-      MlpWorkload mlp(be, w.particles);
-      const int reps = std::max(1, repeat / 10);
-      r.t = time_it(reps, [&] { mlp.run(); });
+      mlp = std::make_unique<MlpWorkload>(be, w.particles);
+      run = [&] { mlp->run(); };
       steps = r.nfe = MlpWorkload::kSteps;
     } else {
-      Preset p = load_checked_preset(w.preset).preset;
+      p = load_checked_preset(w.preset).preset;
       if (!w.solver.empty())
         p.solver = Component{w.solver, {}, {}, {}};
       if (w.particles > 0)
         p.particles = w.particles;
       r.particles = p.particles;
-      const Experiment e = build_experiment(p);
-      const int reps = p.particles > 100000 ? std::max(3, repeat / 10) : repeat;
-      r.t = time_it(reps, [&] { r.nfe = sample(be, e, p).nfe; });
-      steps = e.grid.steps();
+      e = std::make_unique<Experiment>(build_experiment(p));
+      run = [&] { r.nfe = sample(be, *e, p).nfe; };
+      steps = e->grid.steps();
     }
+    const int reps = w.preset.empty()         ? std::max(1, repeat / 10)
+                     : r.particles > 100000 ? std::max(3, repeat / 10)
+                                            : repeat;
+    r.t = time_it(reps, run);
     r.rate = r.particles * steps / (r.t.median_ms / 1000);
     std::printf("%-44s %9lld %10.3f %10.3f %10.3f %5d %16.3g %8.0f\n", r.label.c_str(),
                 static_cast<long long>(r.particles), r.t.median_ms, r.t.min_ms, r.t.cpu_ms, r.nfe,
                 r.rate, peak_rss_mb());
+    if (o.profile)
+      print_kernel_profile(be, run);
     std::fflush(stdout);
     rows.push_back(r);
   }
@@ -498,6 +547,7 @@ void add_bench(CLI::App& app) {
   auto neural = std::make_shared<bool>(false);
   auto particles = std::make_shared<std::vector<int64_t>>();
   auto report = std::make_shared<std::string>();
+  auto profile = std::make_shared<bool>(false);
   CLI::App* b = app.add_subcommand("bench", "Time fixed sampling workloads");
   b->add_option("--repeat", *repeat, "timed repetitions per workload (median reported)")
       ->check(CLI::Range(1, 10000))
@@ -517,6 +567,9 @@ void add_bench(CLI::App& app) {
                 "particle counts of the MLP workload (default 4096 65536)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
   b->add_option("--report", *report, "write the neural-model timings to this JSON file");
+  b->add_flag("--profile", *profile,
+              "after each workload on a Vulkan backend, one more run with GPU timestamps around "
+              "every kernel: time per kernel (serialised, so the sum exceeds the run)");
   b->callback([=] {
     BenchOptions o;
     o.repeat = *repeat;
@@ -525,6 +578,7 @@ void add_bench(CLI::App& app) {
     o.mlp_particles = *particles;
     o.report = *report;
     o.only = *only;
+    o.profile = *profile;
     run_bench(o, *backend, *device);
   });
 }

@@ -141,7 +141,7 @@ DeviceInfo describe(VkPhysicalDevice pd, uint32_t index) {
     d.reason = "no compute queue";
   else if (!has_extension(exts, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME))
     d.reason = "no VK_KHR_push_descriptor";
-  else if (push.maxPushDescriptors < Device::kMaxBindings ||
+  else if (push.maxPushDescriptors < Device::kMaxBindings + 1 ||
            props.limits.maxPerStageDescriptorStorageBuffers < Device::kMaxBindings)
     d.reason = "fewer than " + std::to_string(Device::kMaxBindings) + " storage buffers per shader";
   else if (props.limits.maxPushConstantsSize < 128)
@@ -410,14 +410,16 @@ std::shared_ptr<Device> Device::open(const std::string& selector, std::string& e
   }
   a.vkGetDeviceQueue(d->dev, d->family, 0, &d->queue);
 
-  // One layout for every kernel: kMaxBindings push-descriptor storage buffers + 128 bytes of
-  // push constants (kernels use a prefix of the bindings).
-  VkDescriptorSetLayoutBinding b[kMaxBindings];
+  // One layout for every kernel: kMaxBindings push-descriptor storage buffers, one uniform
+  // buffer and 128 bytes of push constants (kernels use a prefix of the storage bindings).
+  VkDescriptorSetLayoutBinding b[kMaxBindings + 1];
   for (uint32_t i = 0; i < kMaxBindings; ++i)
     b[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+  b[kUniformBinding] = {kUniformBinding, VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, 1,
+                        VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
   VkDescriptorSetLayoutCreateInfo lci{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
   lci.flags = VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR;
-  lci.bindingCount = kMaxBindings;
+  lci.bindingCount = kMaxBindings + 1;
   lci.pBindings = b;
   try {
     check(a.vkCreateDescriptorSetLayout(d->dev, &lci, nullptr, &d->set_layout_),
@@ -540,7 +542,8 @@ Buffer::Buffer(std::shared_ptr<Device> d, uint64_t bytes, bool host, bool map)
                 device->info.name + " allows at most " + mib(device->max_alloc));
   VkBufferCreateInfo bci{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   bci.size = size;
-  bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+  bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT |
+              VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
               VK_BUFFER_USAGE_TRANSFER_DST_BIT;
   bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
   check(a.vkCreateBuffer(device->dev, &bci, nullptr, &buf), "vkCreateBuffer");
@@ -752,7 +755,8 @@ Param Recorder::param(uint64_t bytes) {
   open_frame();
   Frame& f = frame();
   const uint64_t align =
-      std::max<uint64_t>(256, dev_->props.limits.minStorageBufferOffsetAlignment);
+      std::max({uint64_t{256}, dev_->props.limits.minStorageBufferOffsetAlignment,
+                dev_->props.limits.minUniformBufferOffsetAlignment});
   bytes = (bytes + align - 1) / align * align;
   for (Chunk& c : f.chunks)
     if (c.used + bytes <= c.buf->size) {
@@ -783,15 +787,19 @@ void Recorder::dispatch(Shader s, const std::vector<uint32_t>& spec, const std::
     access.emplace_back(b.buf->buf, b.write);
   hazard(access);
   a.vkCmdBindPipeline(f.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipe);
-  VkDescriptorBufferInfo info[Device::kMaxBindings];
-  VkWriteDescriptorSet w[Device::kMaxBindings];
+  VkDescriptorBufferInfo info[Device::kMaxBindings + 1];
+  VkWriteDescriptorSet w[Device::kMaxBindings + 1];
   const uint32_t nb = static_cast<uint32_t>(binds.size());
+  if (nb > Device::kMaxBindings + 1)
+    throw Error("vulkan: too many bindings for one kernel");
+  uint32_t storage = 0;
   for (uint32_t i = 0; i < nb; ++i) {
     info[i] = {binds[i].buf->buf, binds[i].offset, binds[i].range ? binds[i].range : VK_WHOLE_SIZE};
     w[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-    w[i].dstBinding = i;
+    w[i].dstBinding = binds[i].uniform ? Device::kUniformBinding : storage++;
     w[i].descriptorCount = 1;
-    w[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    w[i].descriptorType = binds[i].uniform ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
+                                           : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
     w[i].pBufferInfo = &info[i];
   }
   a.vkCmdPushDescriptorSetKHR(f.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout, 0, nb, w);

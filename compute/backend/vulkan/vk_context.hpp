@@ -122,6 +122,9 @@ public:
   // Lazily created pipeline for (shader, spec constants 1..); constant 0 is the workgroup size.
   const Pipeline& pipeline(Shader s, uint32_t wg, const std::vector<uint32_t>& spec);
   static constexpr uint32_t kMaxBindings = 13;
+  // Binding kMaxBindings is a uniform buffer: small tables read at one address by every
+  // invocation (a scalar load on CPU-type devices, a broadcast from the constant cache on GPUs).
+  static constexpr uint32_t kUniformBinding = kMaxBindings;
 
   std::shared_ptr<Instance> instance;
   DeviceInfo info;
@@ -179,6 +182,7 @@ struct Bind {
   BufferPtr buf;
   uint64_t offset = 0, range = 0;
   bool write = false;
+  bool uniform = false; // bound at Device::kUniformBinding; storage binds take 0, 1, … in order
 };
 
 // Records dispatches, copies and the barriers between dependent ones into a command buffer and
