@@ -7,7 +7,8 @@
 // The terms accumulate in order as acc = a_i s_i x_i + acc, rounded once per term when
 // FUSED (what the CPU backend's loop compiles to on FMA hardware) and twice otherwise. The
 // F64 variant forms the fused value exactly (a float product is exact in double), so it rounds
-// like the CPU whatever the device does with fma().
+// like the CPU whatever the device does with fma(). TEXEL: the x_i are read as float / float4
+// texels (uniform texel buffers at bindings 14–21; CPU-type devices, where that is one gather).
 #include "common.glsl"
 #ifdef VEC4
 #define T vec4
@@ -18,6 +19,22 @@
 #endif
 
 layout(std430, binding = 0) writeonly buffer Y { T y[]; };
+#ifdef TEXEL
+layout(binding = 14) uniform samplerBuffer x0t;
+layout(binding = 15) uniform samplerBuffer x1t;
+layout(binding = 16) uniform samplerBuffer x2t;
+layout(binding = 17) uniform samplerBuffer x3t;
+layout(binding = 18) uniform samplerBuffer x4t;
+layout(binding = 19) uniform samplerBuffer x5t;
+layout(binding = 20) uniform samplerBuffer x6t;
+layout(binding = 21) uniform samplerBuffer x7t;
+#ifdef VEC4
+#define X(i, g) texelFetch(x##i##t, int(g))
+#else
+#define X(i, g) texelFetch(x##i##t, int(g)).x
+#endif
+#define S_BASE 1
+#else
 layout(std430, binding = 1) readonly buffer X0 { T x0[]; };
 layout(std430, binding = 2) readonly buffer X1 { T x1[]; };
 layout(std430, binding = 3) readonly buffer X2 { T x2[]; };
@@ -26,10 +43,13 @@ layout(std430, binding = 5) readonly buffer X4 { T x4[]; };
 layout(std430, binding = 6) readonly buffer X5 { T x5[]; };
 layout(std430, binding = 7) readonly buffer X6 { T x6[]; };
 layout(std430, binding = 8) readonly buffer X7 { T x7[]; };
-layout(std430, binding = 9) readonly buffer S0 { float s0[]; };
-layout(std430, binding = 10) readonly buffer S1 { float s1[]; };
-layout(std430, binding = 11) readonly buffer S2 { float s2[]; };
-layout(std430, binding = 12) readonly buffer S3 { float s3[]; };
+#define X(i, g) x##i[g]
+#define S_BASE 9
+#endif
+layout(std430, binding = S_BASE) readonly buffer S0 { float s0[]; };
+layout(std430, binding = S_BASE + 1) readonly buffer S1 { float s1[]; };
+layout(std430, binding = S_BASE + 2) readonly buffer S2 { float s2[]; };
+layout(std430, binding = S_BASE + 3) readonly buffer S3 { float s3[]; };
 layout(constant_id = 1) const uint M = 1;
 layout(constant_id = 2) const uint SLOTS = 0xFFFFFFFFu;
 layout(constant_id = 3) const bool FUSED = true;
@@ -79,13 +99,13 @@ T term(T acc, T c, T x) {
 void main() {
   const uint gid = global_id();
   if (gid >= pc.n) return;
-  precise T acc = coef(0u, gid) * x0[gid];
-  if (M > 1u) acc = term(acc, coef(1u, gid), x1[gid]);
-  if (M > 2u) acc = term(acc, coef(2u, gid), x2[gid]);
-  if (M > 3u) acc = term(acc, coef(3u, gid), x3[gid]);
-  if (M > 4u) acc = term(acc, coef(4u, gid), x4[gid]);
-  if (M > 5u) acc = term(acc, coef(5u, gid), x5[gid]);
-  if (M > 6u) acc = term(acc, coef(6u, gid), x6[gid]);
-  if (M > 7u) acc = term(acc, coef(7u, gid), x7[gid]);
+  precise T acc = coef(0u, gid) * X(0, gid);
+  if (M > 1u) acc = term(acc, coef(1u, gid), X(1, gid));
+  if (M > 2u) acc = term(acc, coef(2u, gid), X(2, gid));
+  if (M > 3u) acc = term(acc, coef(3u, gid), X(3, gid));
+  if (M > 4u) acc = term(acc, coef(4u, gid), X(4, gid));
+  if (M > 5u) acc = term(acc, coef(5u, gid), X(5, gid));
+  if (M > 6u) acc = term(acc, coef(6u, gid), X(6, gid));
+  if (M > 7u) acc = term(acc, coef(7u, gid), X(7, gid));
   y[gid] = acc;
 }

@@ -141,7 +141,7 @@ DeviceInfo describe(VkPhysicalDevice pd, uint32_t index) {
     d.reason = "no compute queue";
   else if (!has_extension(exts, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME))
     d.reason = "no VK_KHR_push_descriptor";
-  else if (push.maxPushDescriptors < Device::kMaxBindings + 1 ||
+  else if (push.maxPushDescriptors < Device::kAllBindings ||
            props.limits.maxPerStageDescriptorStorageBuffers < Device::kMaxBindings)
     d.reason = "fewer than " + std::to_string(Device::kMaxBindings) + " storage buffers per shader";
   else if (props.limits.maxPushConstantsSize < 128)
@@ -382,6 +382,9 @@ std::shared_ptr<Device> Device::open(const std::string& selector, std::string& e
   VkPhysicalDeviceFeatures feats{};
   a.vkGetPhysicalDeviceFeatures(d->phys, &feats);
   d->f64_supported = feats.shaderFloat64;
+  // Measured on lavapipe: reading inputs as texels (one AVX2 gather per vector) made lincomb
+  // faster than storage-buffer loads (a loop over the lanes). GPUs read storage buffers well.
+  d->texel_loads = d->info.rank == 3 && !std::getenv("ITSLAB_VK_NO_TEXEL");
   // Double kernels (GMM, Box–Muller, rewards, time embedding) reproduce the CPU backend's
   // double arithmetic; GPUs run double at 1/2–1/64 rate, so by default only CPU-type devices
   // (lavapipe) use them. ITSLAB_VK_PRECISION=f32|f64 overrides.
@@ -412,14 +415,16 @@ std::shared_ptr<Device> Device::open(const std::string& selector, std::string& e
 
   // One layout for every kernel: kMaxBindings push-descriptor storage buffers, one uniform
   // buffer and 128 bytes of push constants (kernels use a prefix of the storage bindings).
-  VkDescriptorSetLayoutBinding b[kMaxBindings + 1];
-  for (uint32_t i = 0; i < kMaxBindings; ++i)
-    b[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
-  b[kUniformBinding] = {kUniformBinding, VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, 1,
-                        VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+  VkDescriptorSetLayoutBinding b[kAllBindings];
+  for (uint32_t i = 0; i < kAllBindings; ++i)
+    b[i] = {i,
+            i < kMaxBindings       ? VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
+            : i == kUniformBinding ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
+                                   : VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+            1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
   VkDescriptorSetLayoutCreateInfo lci{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
   lci.flags = VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR;
-  lci.bindingCount = kMaxBindings + 1;
+  lci.bindingCount = kAllBindings;
   lci.pBindings = b;
   try {
     check(a.vkCreateDescriptorSetLayout(d->dev, &lci, nullptr, &d->set_layout_),
@@ -543,7 +548,7 @@ Buffer::Buffer(std::shared_ptr<Device> d, uint64_t bytes, bool host, bool map)
   VkBufferCreateInfo bci{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   bci.size = size;
   bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT |
-              VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+              VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
               VK_BUFFER_USAGE_TRANSFER_DST_BIT;
   bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
   check(a.vkCreateBuffer(device->dev, &bci, nullptr, &buf), "vkCreateBuffer");
@@ -602,8 +607,26 @@ Buffer::Buffer(std::shared_ptr<Device> d, uint64_t bytes, bool host, bool map)
   }
 }
 
+VkBufferView Buffer::view(uint64_t offset, uint64_t range, uint32_t components) {
+  std::lock_guard<std::mutex> lock(views_mutex_);
+  const auto key = std::make_tuple(offset, range, components);
+  if (const auto it = views_.find(key); it != views_.end())
+    return it->second;
+  VkBufferViewCreateInfo vci{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
+  vci.buffer = buf;
+  vci.format = components == 4 ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT;
+  vci.offset = offset;
+  vci.range = range;
+  VkBufferView v = VK_NULL_HANDLE;
+  check(api().vkCreateBufferView(device->dev, &vci, nullptr, &v), "vkCreateBufferView");
+  views_.emplace(key, v);
+  return v;
+}
+
 Buffer::~Buffer() {
   Api& a = api();
+  for (const auto& [key, v] : views_)
+    a.vkDestroyBufferView(device->dev, v, nullptr);
   if (mapped)
     a.vkUnmapMemory(device->dev, memory);
   if (buf)
@@ -787,20 +810,29 @@ void Recorder::dispatch(Shader s, const std::vector<uint32_t>& spec, const std::
     access.emplace_back(b.buf->buf, b.write);
   hazard(access);
   a.vkCmdBindPipeline(f.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipe);
-  VkDescriptorBufferInfo info[Device::kMaxBindings + 1];
-  VkWriteDescriptorSet w[Device::kMaxBindings + 1];
+  VkDescriptorBufferInfo info[Device::kAllBindings];
+  VkBufferView views[Device::kAllBindings];
+  VkWriteDescriptorSet w[Device::kAllBindings];
   const uint32_t nb = static_cast<uint32_t>(binds.size());
-  if (nb > Device::kMaxBindings + 1)
+  if (nb > Device::kAllBindings)
     throw Error("vulkan: too many bindings for one kernel");
-  uint32_t storage = 0;
+  uint32_t storage = 0, texel = 0;
   for (uint32_t i = 0; i < nb; ++i) {
-    info[i] = {binds[i].buf->buf, binds[i].offset, binds[i].range ? binds[i].range : VK_WHOLE_SIZE};
+    const Bind& bd = binds[i];
+    info[i] = {bd.buf->buf, bd.offset, bd.range ? bd.range : VK_WHOLE_SIZE};
     w[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-    w[i].dstBinding = binds[i].uniform ? Device::kUniformBinding : storage++;
     w[i].descriptorCount = 1;
-    w[i].descriptorType = binds[i].uniform ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
-                                           : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    w[i].pBufferInfo = &info[i];
+    if (bd.texel) {
+      views[i] = bd.buf->view(bd.offset, bd.range ? bd.range : bd.buf->size - bd.offset, bd.texel);
+      w[i].dstBinding = Device::kFirstTexelBinding + texel++;
+      w[i].descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+      w[i].pTexelBufferView = &views[i];
+    } else {
+      w[i].dstBinding = bd.uniform ? Device::kUniformBinding : storage++;
+      w[i].descriptorType =
+          bd.uniform ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+      w[i].pBufferInfo = &info[i];
+    }
   }
   a.vkCmdPushDescriptorSetKHR(f.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout, 0, nb, w);
   if (push_bytes)

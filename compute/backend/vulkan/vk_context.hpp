@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <tuple>
 #include <string>
 #include <utility>
 #include <vector>
@@ -66,6 +67,10 @@ private:
   X(lincomb_vec4)                                                                                  \
   X(lincomb_f64)                                                                                   \
   X(lincomb_vec4_f64)                                                                              \
+  X(lincomb_texel)                                                                                 \
+  X(lincomb_vec4_texel)                                                                            \
+  X(lincomb_texel_f64)                                                                             \
+  X(lincomb_vec4_texel_f64)                                                                        \
   X(philox_f32)                                                                                    \
   X(philox_f64)                                                                                    \
   X(gather_rows)                                                                                   \
@@ -125,6 +130,12 @@ public:
   // Binding kMaxBindings is a uniform buffer: small tables read at one address by every
   // invocation (a scalar load on CPU-type devices, a broadcast from the constant cache on GPUs).
   static constexpr uint32_t kUniformBinding = kMaxBindings;
+  // Bindings kFirstTexelBinding … + kTexelBindings − 1 are uniform texel buffers (float or
+  // float4 texels): on CPU-type devices a texel fetch is one vector gather, where a
+  // storage-buffer load is a loop over the SIMD lanes.
+  static constexpr uint32_t kTexelBindings = 8;
+  static constexpr uint32_t kFirstTexelBinding = kUniformBinding + 1;
+  static constexpr uint32_t kAllBindings = kFirstTexelBinding + kTexelBindings;
 
   std::shared_ptr<Instance> instance;
   DeviceInfo info;
@@ -140,6 +151,7 @@ public:
   uint32_t timestamp_bits = 0; // 0: no timestamps on the queue
   uint32_t subgroup_size = 0;
   bool subgroup_shuffle = false; // subgroupShuffle in compute shaders
+  bool texel_loads = false;      // kernels read inputs through texel buffers (CPU-type devices)
   std::atomic<bool> lost{false};
 
 private:
@@ -168,6 +180,13 @@ struct Buffer {
   uint64_t size = 0;
   void* mapped = nullptr; // when host-visible
   bool coherent = true;
+  // A view of [offset, offset + range) as float (components 1) or float4 (4) texels, created
+  // on first use and kept for the buffer's life.
+  VkBufferView view(uint64_t offset, uint64_t range, uint32_t components);
+
+private:
+  std::mutex views_mutex_;
+  std::map<std::tuple<uint64_t, uint64_t, uint32_t>, VkBufferView> views_;
 };
 using BufferPtr = std::shared_ptr<Buffer>;
 
@@ -183,6 +202,9 @@ struct Bind {
   uint64_t offset = 0, range = 0;
   bool write = false;
   bool uniform = false; // bound at Device::kUniformBinding; storage binds take 0, 1, … in order
+  // > 0: a uniform texel buffer of float (1) or float4 (4) texels, at kFirstTexelBinding + its
+  // place among the texel binds
+  uint32_t texel = 0;
 };
 
 // Records dispatches, copies and the barriers between dependent ones into a command buffer and

@@ -409,7 +409,7 @@ void VulkanBackend::lincomb(Tensor& y, std::initializer_list<LinTerm> terms) {
   };
   const auto run = [&](const Tensor& out, const std::vector<LinTerm>& ts) {
     const BufferPtr& ob = buffer_of(this, out);
-    const bool vec4 = (n * d) % 4 == 0;
+    const bool vec4 = (n * d) % 4 == 0, texel = I.dev->texel_loads;
     I.for_chunks(n, static_cast<uint64_t>(d) * 4, [&](int64_t r0, int64_t rc) {
       const uint64_t off = static_cast<uint64_t>(r0 * d) * 4,
                      range = static_cast<uint64_t>(rc * d) * 4;
@@ -421,7 +421,8 @@ void VulkanBackend::lincomb(Tensor& y, std::initializer_list<LinTerm> terms) {
       std::vector<Bind> scales;
       for (size_t i = 0; i < 8; ++i) {
         const LinTerm& t = ts[std::min(i, ts.size() - 1)];
-        binds.push_back({buffer_of(this, *t.x), off, range, false});
+        binds.push_back({buffer_of(this, *t.x), off, range, false, false,
+                         texel ? (vec4 ? 4u : 1u) : 0u});
         if (i < ts.size()) {
           pc.a[i] = static_cast<float>(t.a);
           if (t.row_scale) {
@@ -434,10 +435,13 @@ void VulkanBackend::lincomb(Tensor& y, std::initializer_list<LinTerm> terms) {
         }
       }
       while (scales.size() < 4)
-        scales.push_back(scales.empty() ? binds[1] : scales.front());
+        scales.push_back(scales.empty() ? Bind{ob, off, range, false} : scales.front());
       binds.insert(binds.end(), scales.begin(), scales.end());
-      const Shader sh = vec4 ? I.variant(Shader::lincomb_vec4, Shader::lincomb_vec4_f64)
-                             : I.variant(Shader::lincomb, Shader::lincomb_f64);
+      const Shader sh =
+          texel ? (vec4 ? I.variant(Shader::lincomb_vec4_texel, Shader::lincomb_vec4_texel_f64)
+                        : I.variant(Shader::lincomb_texel, Shader::lincomb_texel_f64))
+                : (vec4 ? I.variant(Shader::lincomb_vec4, Shader::lincomb_vec4_f64)
+                        : I.variant(Shader::lincomb, Shader::lincomb_f64));
       I.rec->dispatch(sh, {static_cast<uint32_t>(ts.size()), slots, kCpuFuses}, binds, &pc,
                       sizeof pc, pc.n);
     });
