@@ -10,6 +10,8 @@ layout(std430, binding = 0) writeonly buffer Y { float y[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) readonly buffer W { float w[]; };
 layout(std430, binding = 2) readonly buffer W4 { vec4 w4[]; };
+float load_a(uint i) { return w[i]; }
+vec4 load_a4(uint i4) { return w4[i4]; }
 layout(std430, binding = 3) readonly buffer B { float bias[]; };
 layout(std430, binding = 4) readonly buffer RB { float row_bias[]; };
 layout(constant_id = 1) const uint KS = 3;

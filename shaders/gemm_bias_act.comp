@@ -1,15 +1,19 @@
 #version 450
 // y[n, out] = act(x[n, in]·Wᵀ + b) with W [out, in] (nn.Linear layout), b [1, out], as the tiled
 // product C[o, r] = Σ_k W[o, k]·x[r, k] of gemm_tile.glsl with bias and activation (ACT,
-// activation.glsl) in the store.
+// activation.glsl) in the store. The LANES kernel (CPU-type devices) reads x and W as texels,
+// float4 ones when K % 4 = 0 (bindings 14 and 15: one gather per vector there, where a
+// storage-buffer load is a loop over the SIMD lanes).
 #include "common.glsl"
 
 layout(std430, binding = 0) writeonly buffer Y { float y[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
-layout(std430, binding = 1) readonly buffer X4 { vec4 x4[]; };
 layout(std430, binding = 2) readonly buffer W { float w[]; };
-layout(std430, binding = 2) readonly buffer W4 { vec4 w4[]; };
 layout(std430, binding = 3) readonly buffer B { float bias[]; };
+#ifdef LANES
+layout(binding = 14) uniform samplerBuffer x_texel;
+layout(binding = 15) uniform samplerBuffer w_texel;
+#endif
 layout(constant_id = 1) const uint ACT = 0;
 layout(push_constant) uniform PC { uint n, in_dim, out_dim; } pc;
 #include "activation.glsl"
@@ -20,7 +24,13 @@ layout(push_constant) uniform PC { uint n, in_dim, out_dim; } pc;
 const bool B_K_CONTIGUOUS = true;
 struct BCol { uint row; }; // the offset of x's row
 BCol b_col(uint r) { return BCol(r * pc.in_dim); }
+#ifdef LANES
+float load_a(uint i) { return texelFetch(w_texel, int(i)).x; }
+vec4 load_a4(uint i4) { return texelFetch(w_texel, int(i4)); }
+float load_b(uint k, BCol c) { return texelFetch(x_texel, int(c.row + k)).x; }
+vec4 load_b4(uint k, BCol c) { return texelFetch(x_texel, int((c.row + k) / 4u)); }
+#else
 float load_b(uint k, BCol c) { return x[c.row + k]; }
-vec4 load_b4(uint k, BCol c) { return x4[(c.row + k) / 4u]; }
+#endif
 void store_c(uint o, uint r, float c) { y[r * pc.out_dim + o] = activate(c + bias[o]); }
 #include "gemm_tile.glsl"

@@ -14,8 +14,9 @@
 //   that fills them (lavapipe does; GPUs use the shared-memory kernel by default).
 //
 // The host dispatches one workgroup per BM × BN tile, tiles along M fastest. The including
-// shader declares `w` and `w4` (a float4 view of it), defines GEMM_M, GEMM_N, GEMM_K, a struct
-// BCol and
+// shader declares `w` (the shared-memory kernel reads it), defines GEMM_M, GEMM_N, GEMM_K,
+//   float load_a(uint i), vec4 load_a4(uint i4)  // w[i], and w[4·i4 .. 4·i4 + 3] (LANES only)
+// a struct BCol and
 //   BCol b_col(uint p)                    // what column p's loads need (its divisions, once)
 //   float load_b(uint k, BCol c)          // B[k, p] for k < K, c = b_col(p), p < N
 //   vec4 load_b4(uint k, BCol c)          // B[k .. k + 3, p] for k % 4 = 0 (VEC4 only)
@@ -53,7 +54,7 @@ void main() {
     for (uint k0 = 0u; k0 < GEMM_K; k0 += 4u * sg) {
       vec4 a[TM];
       const uint ka = k0 + 4u * lane;
-      for (uint i = 0u; i < TM; ++i) a[i] = ka < GEMM_K && m0 + i < GEMM_M ? w4[((m0 + i) * GEMM_K + ka) / 4u] : vec4(0.0);
+      for (uint i = 0u; i < TM; ++i) a[i] = ka < GEMM_K && m0 + i < GEMM_M ? load_a4(((m0 + i) * GEMM_K + ka) / 4u) : vec4(0.0);
       const uint kn = min(4u * sg, GEMM_K - k0);
       for (uint kk = 0u; kk < kn; kk += 4u) {
         vec4 b[TN];
@@ -69,7 +70,7 @@ void main() {
     for (uint k0 = 0u; k0 < GEMM_K; k0 += sg) {
       float a[TM];
       const uint ka = k0 + lane;
-      for (uint i = 0u; i < TM; ++i) a[i] = ka < GEMM_K && m0 + i < GEMM_M ? w[(m0 + i) * GEMM_K + ka] : 0.0;
+      for (uint i = 0u; i < TM; ++i) a[i] = ka < GEMM_K && m0 + i < GEMM_M ? load_a((m0 + i) * GEMM_K + ka) : 0.0;
       const uint kn = min(sg, GEMM_K - k0);
       for (uint kk = 0u; kk < kn; ++kk) {
         float b[TN];

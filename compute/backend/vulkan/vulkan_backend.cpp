@@ -684,14 +684,20 @@ void VulkanBackend::gemm_bias_act(Tensor& y, const Tensor& x, const Tensor& W, c
   I.for_chunks(n, static_cast<uint64_t>(std::max(in, out)) * 4, [&](int64_t r0, int64_t rc) {
     const uint32_t pc[3] = {static_cast<uint32_t>(rc), static_cast<uint32_t>(in),
                             static_cast<uint32_t>(out)};
-    I.rec->dispatch(
-        tile.shader(Shader::gemm_bias_act, Shader::gemm_bias_act_lanes),
-        tile.spec(static_cast<uint32_t>(act), in),
-        {{yb, static_cast<uint64_t>(r0 * out) * 4, static_cast<uint64_t>(rc * out) * 4, true},
-         {xb, static_cast<uint64_t>(r0 * in) * 4, static_cast<uint64_t>(rc * in) * 4, false},
-         {wb, 0, 0, false},
-         {bb, 0, 0, false}},
-        pc, sizeof pc, tile.invocations(out, rc), tile.wg());
+    const Bind xbind{xb, static_cast<uint64_t>(r0 * in) * 4, static_cast<uint64_t>(rc * in) * 4};
+    std::vector<Bind> binds{
+        {yb, static_cast<uint64_t>(r0 * out) * 4, static_cast<uint64_t>(rc * out) * 4, true},
+        xbind,
+        {wb, 0, 0, false},
+        {bb, 0, 0, false}};
+    if (tile.lanes) { // the subgroup kernel reads x and W as texels (float4 ones when K % 4 = 0)
+      const uint32_t texel = in % 4 == 0 ? 4 : 1;
+      binds.push_back({xb, xbind.offset, xbind.range, false, false, texel});
+      binds.push_back({wb, 0, static_cast<uint64_t>(W.size()) * 4, false, false, texel});
+    }
+    I.rec->dispatch(tile.shader(Shader::gemm_bias_act, Shader::gemm_bias_act_lanes),
+                    tile.spec(static_cast<uint32_t>(act), in), binds, pc, sizeof pc,
+                    tile.invocations(out, rc), tile.wg());
   });
 }
 
