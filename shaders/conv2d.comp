@@ -9,9 +9,16 @@
 layout(std430, binding = 0) writeonly buffer Y { float y[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) readonly buffer W { float w[]; };
-layout(std430, binding = 2) readonly buffer W4 { vec4 w4[]; };
-float load_a(uint i) { return w[i]; }
-vec4 load_a4(uint i4) { return w4[i4]; }
+#ifdef LANES
+// the subgroup kernel (CPU-type devices) reads x and W as texels: one gather per vector there
+layout(binding = 14) uniform samplerBuffer x_texel;
+layout(binding = 15) uniform samplerBuffer w_texel;
+float x_at(uint i) { return texelFetch(x_texel, int(i)).x; }
+float load_a(uint i) { return texelFetch(w_texel, int(i)).x; }
+vec4 load_a4(uint i4) { return texelFetch(w_texel, int(i4)); }
+#else
+float x_at(uint i) { return x[i]; }
+#endif
 layout(std430, binding = 3) readonly buffer B { float bias[]; };
 layout(std430, binding = 4) readonly buffer RB { float row_bias[]; };
 layout(constant_id = 1) const uint KS = 3;
@@ -35,7 +42,7 @@ float load_b(uint k, BCol c) {
   const uint ci = k / (KS * KS), kr = k - ci * (KS * KS), ky = kr / KS, kx = kr - ky * KS;
   const int iy = c.iy0 + int(ky), ix = c.ix0 + int(kx);
   if (iy < 0 || ix < 0 || iy >= int(pc.h) || ix >= int(pc.w)) return 0.0;
-  return x[c.image + (ci * pc.h + uint(iy)) * pc.w + uint(ix)];
+  return x_at(c.image + (ci * pc.h + uint(iy)) * pc.w + uint(ix));
 }
 
 vec4 load_b4(uint k, BCol c) {

@@ -826,13 +826,17 @@ void VulkanBackend::conv2d(Tensor& y, const Tensor& x, ImageShape s, const Tenso
   I.for_chunks(n, bytes(std::max(din, dout)), [&](int64_t r0, int64_t rc) {
     const uint32_t pc[8] = {u32(rc),   u32(s.c), u32(s.h), u32(s.w),
                             u32(cout), u32(ho),  u32(wo),  u32(pad)};
-    I.rec->dispatch(tile.shader(Shader::conv2d, Shader::conv2d_lanes), spec,
-                    {rows_of(yb, r0, rc, dout, true),
-                     rows_of(xb, r0, rc, din),
-                     {wb, 0, 0},
-                     {bb, 0, bytes(cout)},
-                     rb ? rows_of(*rb, r0, rc, cout) : Bind{bb, 0, bytes(cout)}},
-                    pc, sizeof pc, tile.invocations(cout, rc * ho * wo), tile.wg());
+    std::vector<Bind> binds{rows_of(yb, r0, rc, dout, true), rows_of(xb, r0, rc, din),
+                            {wb, 0, 0}, {bb, 0, bytes(cout)},
+                            rb ? rows_of(*rb, r0, rc, cout) : Bind{bb, 0, bytes(cout)}};
+    if (tile.lanes) { // the subgroup kernel reads x and W as texels (W as float4s when K % 4 = 0)
+      Bind xt = binds[1];
+      xt.texel = 1;
+      binds.push_back(xt);
+      binds.push_back({wb, 0, bytes(W.size()), false, false, kk % 4 == 0 ? 4u : 1u});
+    }
+    I.rec->dispatch(tile.shader(Shader::conv2d, Shader::conv2d_lanes), spec, binds, pc,
+                    sizeof pc, tile.invocations(cout, rc * ho * wo), tile.wg());
   });
 }
 
