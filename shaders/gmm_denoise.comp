@@ -7,7 +7,10 @@
 // Spec constants: D (dimension), FULL (Q_k ≠ I), P (particles per invocation: each table entry
 // serves P particles), TAB_UBO_VECS (> 0: the table is a uniform buffer of that many vec4 /
 // dvec2, otherwise a storage buffer; on CPU-type devices a uniform-buffer load is one gather,
-// a storage-buffer load a loop over the SIMD lanes), RS (row stride).
+// a storage-buffer load a loop over the SIMD lanes), RS (row stride), KU (> 0: n_active, known
+// when the pipeline is made, so the component loops unroll and every table offset is a
+// constant: lavapipe then loads each entry once as a scalar).
+#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 #include "real.glsl"
 
@@ -16,6 +19,7 @@ layout(constant_id = 2) const bool FULL = false;
 layout(constant_id = 3) const uint P = 1;
 layout(constant_id = 4) const uint TAB_UBO_VECS = 0;
 layout(constant_id = 5) const uint RS = 1; // 1 + 3D (+ D² when FULL) entries
+layout(constant_id = 6) const uint KU = 0; // > 0: the number of components, loops unrolled
 const uint E_INV = 1u, E_MU = 1u + D, E_GAIN = 1u + 2u * D, E_Q = 1u + 3u * D;
 
 layout(std430, binding = 0) writeonly buffer O { float o[]; };
@@ -95,11 +99,11 @@ void main() {
   } else {
     // two passes, as the CPU's isotropic kernel: the maximum logit m, then Σ e^(ℓ_a − m)·m_a
     // with m_a = μ_a + gain ⊙ (x − αμ_a); one exp per component and no branch
-    for (uint a = 0u; a < pc.n_active; ++a) {
+    [[unroll]] for (uint a = 0u; a < (KU > 0u ? KU : pc.n_active); ++a) {
       logits(a, alpha);
       for (uint j = 0u; j < P; ++j) m[j] = max(l[j], m[j]);
     }
-    for (uint a = 0u; a < pc.n_active; ++a) {
+    [[unroll]] for (uint a = 0u; a < (KU > 0u ? KU : pc.n_active); ++a) {
       logits(a, alpha);
       for (uint j = 0u; j < P; ++j) {
         l[j] = real_exp(l[j] - m[j]);
