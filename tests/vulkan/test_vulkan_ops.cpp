@@ -221,6 +221,18 @@ private slots:
                         {{2, 1, 0}, {1, 2, 0.5}, {0, 0.5, 1}}};
     full.labels = {0, 1, 0};
     models.emplace_back("full-3", full);
+    // 64 isotropic components in 48-D: more than the 16 whose loops the kernel unrolls, and a
+    // double table (64 rows of 1 + 3·48 entries, 74 KB) larger than lavapipe's 64 KB uniform
+    // buffers, so the kernel reads the table from its storage buffer instead
+    GmmSpec wide;
+    for (int k = 0; k < 64; ++k) {
+      wide.weights.push_back(1 + k % 5);
+      const std::vector<float> mu = data(48, 100 + k, -3, 3);
+      wide.means.emplace_back(mu.begin(), mu.end());
+      wide.stds.push_back(0.2 + 0.01 * k);
+      wide.labels.push_back(k % 2);
+    }
+    models.emplace_back("wide-64x48", wide);
     const bool was = vk_->double_precision();
     for (bool f64 : {true, false}) {
       if (!vk_->set_double_precision(f64))
