@@ -104,6 +104,7 @@ private slots:
   void export_preset_round_trips();
   void info_lists_cpu();
   void bench_neural_report();
+  void bench_profile();
   void models_and_check_model();
   void sample_grid_of_images();
 
@@ -354,6 +355,22 @@ void TestCli::bench_neural_report() {
   QCOMPARE(j[0]["model"].get<std::string>(), std::string("two-moons-flow"));
   QCOMPARE(j[0]["particles"].get<int>(), 64);
   QVERIFY(j[0]["median_ms"].get<double>() > 0);
+}
+
+// --profile: after a workload on a Vulkan device, one line per kernel with its GPU time and
+// share; the kernels of a DPM-Solver++ run are the mixture denoiser and lincomb.
+void TestCli::bench_profile() {
+  const Result r = cli({"bench", "--backend", "vulkan", "--only", "(default)", "--repeat", "1",
+                        "--profile"});
+  QVERIFY2(clean_exit(r) && r.code == 0, r.describe().c_str());
+  if (contains(r.out, "Vulkan unavailable"))
+    QSKIP("no Vulkan device: --profile has no kernels to time");
+  for (const char* kernel : {"gmm_denoise", "lincomb"}) {
+    const size_t at = r.out.find(kernel);
+    QVERIFY2(at != std::string::npos, r.out.c_str());
+    const std::string line = r.out.substr(at, r.out.find('\n', at) - at);
+    QVERIFY2(contains(line, " ms ") && contains(line, "%"), line.c_str());
+  }
 }
 
 // `models` lists every bundled network; `check-model` accepts a good folder and names the byte
