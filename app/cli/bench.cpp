@@ -440,7 +440,7 @@ std::vector<Row> run_backend(const std::string& spec, const std::string& device,
       run = [&] { r.nfe = sample(be, *e, p).nfe; };
       steps = e->grid.steps();
     }
-    const int reps = w.preset.empty()         ? std::max(1, repeat / 10)
+    const int reps = w.preset.empty()       ? std::max(1, repeat / 10)
                      : r.particles > 100000 ? std::max(3, repeat / 10)
                                             : repeat;
     r.t = time_it(reps, run);

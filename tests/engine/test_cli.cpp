@@ -360,8 +360,8 @@ void TestCli::bench_neural_report() {
 // --profile: after a workload on a Vulkan device, one line per kernel with its GPU time and
 // share; the kernels of a DPM-Solver++ run are the mixture denoiser and lincomb.
 void TestCli::bench_profile() {
-  const Result r = cli({"bench", "--backend", "vulkan", "--only", "(default)", "--repeat", "1",
-                        "--profile"});
+  const Result r =
+      cli({"bench", "--backend", "vulkan", "--only", "(default)", "--repeat", "1", "--profile"});
   QVERIFY2(clean_exit(r) && r.code == 0, r.describe().c_str());
   if (contains(r.out, "Vulkan unavailable"))
     QSKIP("no Vulkan device: --profile has no kernels to time");

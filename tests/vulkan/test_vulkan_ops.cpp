@@ -114,8 +114,22 @@ private slots:
     vk_->set_double_precision(was);
   }
 
-  // lincomb with 1..12 terms, row scales, aliasing, float4 and scalar layouts (n·d % 4).
+  // lincomb with 1..12 terms, row scales, aliasing, float4 and scalar layouts (n·d % 4), with
+  // its inputs read as texels and from storage buffers.
   void lincombMatchesCpu() {
+    for (bool texel : {true, false})
+      lincombMatchesCpuWith(texel);
+    // back to the default: texels on CPU-type devices
+    vk_->set_texel_loads(vk_->device().find("cpu device") != std::string::npos);
+    Tensor bad = vk_->alloc(3, 3), x = vk_->alloc(3, 2);
+    QVERIFY_THROWS_EXCEPTION(Error, vk_->lincomb(bad, {{&x, 1.0}}));
+    Tensor other = cpu_.alloc(3, 2);
+    QVERIFY_THROWS_EXCEPTION(Error, vk_->lincomb(x, {{&other, 1.0}}));
+  }
+
+private:
+  void lincombMatchesCpuWith(bool texel) {
+    vk_->set_texel_loads(texel);
     for (int64_t d : {1, 2, 3, 4, 37}) {
       const int64_t n = 1001;
       for (int m : {1, 2, 5, 8, 12}) {
@@ -157,15 +171,15 @@ private slots:
         };
         const auto [g, c] = both(run);
         // float sums of m products in the same order: a few ulp of the largest term
-        QVERIFY2(rel_diff(g, c) < 2e-6 * m,
-                 qPrintable(QString("d=%1 m=%2: %3").arg(d).arg(m).arg(rel_diff(g, c))));
+        QVERIFY2(
+            rel_diff(g, c) < 2e-6 * m,
+            qPrintable(
+                QString("d=%1 m=%2 texel %3: %4").arg(d).arg(m).arg(texel).arg(rel_diff(g, c))));
       }
     }
-    Tensor bad = vk_->alloc(3, 3), x = vk_->alloc(3, 2);
-    QVERIFY_THROWS_EXCEPTION(Error, vk_->lincomb(bad, {{&x, 1.0}}));
-    Tensor other = cpu_.alloc(3, 2);
-    QVERIFY_THROWS_EXCEPTION(Error, vk_->lincomb(x, {{&other, 1.0}}));
   }
+
+private slots:
 
   void gatherRowsExact() {
     const std::vector<int64_t> idx = {5, 0, 5, 999, 3, 3, 1, 2};

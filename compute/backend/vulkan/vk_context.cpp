@@ -141,9 +141,12 @@ DeviceInfo describe(VkPhysicalDevice pd, uint32_t index) {
     d.reason = "no compute queue";
   else if (!has_extension(exts, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME))
     d.reason = "no VK_KHR_push_descriptor";
-  else if (push.maxPushDescriptors < Device::kAllBindings ||
-           props.limits.maxPerStageDescriptorStorageBuffers < Device::kMaxBindings)
-    d.reason = "fewer than " + std::to_string(Device::kMaxBindings) + " storage buffers per shader";
+  else if (push.maxPushDescriptors < Device::kAllBindings)
+    d.reason = "fewer than " + std::to_string(Device::kAllBindings) + " push descriptors";
+  else if (props.limits.maxPerStageDescriptorStorageBuffers < Device::kMaxBindings ||
+           props.limits.maxPerStageDescriptorSampledImages < Device::kTexelBindings)
+    d.reason = "fewer than " + std::to_string(Device::kMaxBindings) + " storage buffers or " +
+               std::to_string(Device::kTexelBindings) + " texel buffers per shader";
   else if (props.limits.maxPushConstantsSize < 128)
     d.reason = "push constants smaller than 128 bytes";
   else
@@ -383,8 +386,9 @@ std::shared_ptr<Device> Device::open(const std::string& selector, std::string& e
   a.vkGetPhysicalDeviceFeatures(d->phys, &feats);
   d->f64_supported = feats.shaderFloat64;
   // Measured on lavapipe: reading inputs as texels (one AVX2 gather per vector) made lincomb
-  // faster than storage-buffer loads (a loop over the lanes). GPUs read storage buffers well.
-  d->texel_loads = d->info.rank == 3 && !std::getenv("ITSLAB_VK_NO_TEXEL");
+  // 1.6–2x faster than storage-buffer loads (a loop over the lanes). GPUs read storage buffers
+  // well.
+  d->texel_loads = d->info.rank == 3;
   // Double kernels (GMM, Box–Muller, rewards, time embedding) reproduce the CPU backend's
   // double arithmetic; GPUs run double at 1/2–1/64 rate, so by default only CPU-type devices
   // (lavapipe) use them. ITSLAB_VK_PRECISION=f32|f64 overrides.

@@ -9,8 +9,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <tuple>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -151,7 +151,7 @@ public:
   uint32_t timestamp_bits = 0; // 0: no timestamps on the queue
   uint32_t subgroup_size = 0;
   bool subgroup_shuffle = false; // subgroupShuffle in compute shaders
-  bool texel_loads = false;      // kernels read inputs through texel buffers (CPU-type devices)
+  bool texel_loads = false;      // lincomb reads its inputs as texels (CPU-type devices)
   std::atomic<bool> lost{false};
 
 private:

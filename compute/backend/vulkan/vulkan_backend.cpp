@@ -98,6 +98,7 @@ struct VulkanBackend::Impl {
   bool f64 = false;
   bool gemm_lanes = false; // gemm_tile.glsl's subgroup kernel
   bool force_staging = false;
+  bool texel_loads = false; // lincomb's inputs as texels
 
   Shader variant(Shader f32, Shader f64s) const { return f64 ? f64s : f32; }
 
@@ -209,6 +210,7 @@ VulkanBackend::VulkanBackend(const std::string& device) : impl_(std::make_shared
   impl_->max_bind = impl_->dev->props.limits.maxStorageBufferRange;
   impl_->f64 = impl_->dev->f64;
   impl_->gemm_lanes = impl_->dev->info.rank == 3 && impl_->lanes_possible();
+  impl_->texel_loads = impl_->dev->texel_loads;
 }
 
 VulkanBackend::~VulkanBackend() {
@@ -281,6 +283,9 @@ bool VulkanBackend::set_gemm_kernel(GemmKernel k) {
 }
 void VulkanBackend::set_force_staging(bool on) {
   impl_->force_staging = on;
+}
+void VulkanBackend::set_texel_loads(bool on) {
+  impl_->texel_loads = on;
 }
 void VulkanBackend::set_max_binding_bytes(uint64_t bytes) {
   impl_->max_bind = std::min<uint64_t>(std::max<uint64_t>(bytes, 256),
@@ -409,7 +414,7 @@ void VulkanBackend::lincomb(Tensor& y, std::initializer_list<LinTerm> terms) {
   };
   const auto run = [&](const Tensor& out, const std::vector<LinTerm>& ts) {
     const BufferPtr& ob = buffer_of(this, out);
-    const bool vec4 = (n * d) % 4 == 0, texel = I.dev->texel_loads;
+    const bool vec4 = (n * d) % 4 == 0, texel = I.texel_loads;
     I.for_chunks(n, static_cast<uint64_t>(d) * 4, [&](int64_t r0, int64_t rc) {
       const uint64_t off = static_cast<uint64_t>(r0 * d) * 4,
                      range = static_cast<uint64_t>(rc * d) * 4;
@@ -421,8 +426,8 @@ void VulkanBackend::lincomb(Tensor& y, std::initializer_list<LinTerm> terms) {
       std::vector<Bind> scales;
       for (size_t i = 0; i < 8; ++i) {
         const LinTerm& t = ts[std::min(i, ts.size() - 1)];
-        binds.push_back({buffer_of(this, *t.x), off, range, false, false,
-                         texel ? (vec4 ? 4u : 1u) : 0u});
+        binds.push_back(
+            {buffer_of(this, *t.x), off, range, false, false, texel ? (vec4 ? 4u : 1u) : 0u});
         if (i < ts.size()) {
           pc.a[i] = static_cast<float>(t.a);
           if (t.row_scale) {
@@ -620,15 +625,19 @@ void VulkanBackend::gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelPara
   // offsets become constants, which lavapipe loads once as scalars instead of gathering them
   // per lane (measured: the 2-D mixture's kernel 0.37 s → 0.25 s for 1M particles × 20 steps).
   const uint32_t unrolled = tb.active.size() <= 16 ? static_cast<uint32_t>(tb.active.size()) : 0u;
-  const std::vector<uint32_t> spec{static_cast<uint32_t>(d), g.full() ? 1u : 0u, per,
-                                   tp.ubo_vecs, static_cast<uint32_t>(row_len), unrolled};
+  const std::vector<uint32_t> spec{static_cast<uint32_t>(d),
+                                   g.full() ? 1u : 0u,
+                                   per,
+                                   tp.ubo_vecs,
+                                   static_cast<uint32_t>(row_len),
+                                   unrolled};
   I.for_chunks(n, static_cast<uint64_t>(d) * 4, [&](int64_t r0, int64_t rc) {
     pc.n = static_cast<uint32_t>(rc);
     const uint64_t off = static_cast<uint64_t>(r0 * d) * 4,
                    range = static_cast<uint64_t>(rc * d) * 4;
     I.rec->dispatch(I.variant(Shader::gmm_denoise_f32, Shader::gmm_denoise_f64), spec,
-                    {{ob, off, range, true}, {xb, off, range, false}, tp.storage, tp.uniform},
-                    &pc, sizeof pc, static_cast<uint64_t>((rc + per - 1) / per), kWg);
+                    {{ob, off, range, true}, {xb, off, range, false}, tp.storage, tp.uniform}, &pc,
+                    sizeof pc, static_cast<uint64_t>((rc + per - 1) / per), kWg);
   });
 }
 
@@ -830,8 +839,10 @@ void VulkanBackend::conv2d(Tensor& y, const Tensor& x, ImageShape s, const Tenso
   I.for_chunks(n, bytes(std::max(din, dout)), [&](int64_t r0, int64_t rc) {
     const uint32_t pc[8] = {u32(rc),   u32(s.c), u32(s.h), u32(s.w),
                             u32(cout), u32(ho),  u32(wo),  u32(pad)};
-    std::vector<Bind> binds{rows_of(yb, r0, rc, dout, true), rows_of(xb, r0, rc, din),
-                            {wb, 0, 0}, {bb, 0, bytes(cout)},
+    std::vector<Bind> binds{rows_of(yb, r0, rc, dout, true),
+                            rows_of(xb, r0, rc, din),
+                            {wb, 0, 0},
+                            {bb, 0, bytes(cout)},
                             rb ? rows_of(*rb, r0, rc, cout) : Bind{bb, 0, bytes(cout)}};
     if (tile.lanes) { // the subgroup kernel reads x and W as texels (W as float4s when K % 4 = 0)
       Bind xt = binds[1];
@@ -839,8 +850,8 @@ void VulkanBackend::conv2d(Tensor& y, const Tensor& x, ImageShape s, const Tenso
       binds.push_back(xt);
       binds.push_back({wb, 0, bytes(W.size()), false, false, kk % 4 == 0 ? 4u : 1u});
     }
-    I.rec->dispatch(tile.shader(Shader::conv2d, Shader::conv2d_lanes), spec, binds, pc,
-                    sizeof pc, tile.invocations(cout, rc * ho * wo), tile.wg());
+    I.rec->dispatch(tile.shader(Shader::conv2d, Shader::conv2d_lanes), spec, binds, pc, sizeof pc,
+                    tile.invocations(cout, rc * ho * wo), tile.wg());
   });
 }
 

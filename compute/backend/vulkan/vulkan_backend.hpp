@@ -86,6 +86,10 @@ public:
   // staging copies, as on GPUs whose device-local memory the host cannot see (tests use it on
   // lavapipe, where all memory is host-visible).
   void set_force_staging(bool on);
+  // lincomb reads its inputs as texels (the default on CPU-type devices, where a texel fetch is
+  // one vector gather and a storage-buffer load a loop over the lanes) or from storage buffers
+  // (GPUs). Both give the same bits; tests run each.
+  void set_texel_loads(bool on);
 
   // The kernel of gemm_bias_act and conv2d: a shared-memory tile (GPUs) or register tiles fed
   // by subgroup shuffles (the default on CPU-type devices, whose shared memory is slow). Both
