@@ -337,7 +337,8 @@ struct NeuralRow {
 // The neural-model workloads: the two-moons flow MLP at `mlp_particles` and the Fashion-MNIST
 // U-Net at batch 64, class-conditional; each 20 Euler steps.
 std::vector<NeuralRow> bench_neural(Backend& be, int repeat,
-                                    const std::vector<int64_t>& mlp_particles, bool unet) {
+                                    const std::vector<int64_t>& mlp_particles, bool unet,
+                                    bool profile) {
   std::vector<NeuralRow> rows;
   for (const int64_t n : mlp_particles)
     rows.push_back({"two-moons-flow MLP, Euler 20", "two-moons-flow", n, -1});
@@ -356,14 +357,16 @@ std::vector<NeuralRow> bench_neural(Backend& be, int repeat,
       const int reps =
           r.model == "fmnist-unet" ? std::max(1, repeat / 10) : std::max(3, repeat / 4);
       r.t = time_it(reps, [&] { w.run(); });
+      std::printf("%-36s %9lld %10.1f %10.1f %10.1f %12.0f\n", r.label.c_str(),
+                  static_cast<long long>(r.particles), r.t.median_ms, r.t.min_ms, r.t.cpu_ms,
+                  r.particles / (r.t.median_ms / 1000));
+      if (profile)
+        print_kernel_profile(be, [&] { w.run(); });
     } catch (const Error& e) {
       std::printf("%-36s %9lld unavailable: %s\n", r.label.c_str(),
                   static_cast<long long>(r.particles), e.what());
       continue;
     }
-    std::printf("%-36s %9lld %10.1f %10.1f %10.1f %12.0f\n", r.label.c_str(),
-                static_cast<long long>(r.particles), r.t.median_ms, r.t.min_ms, r.t.cpu_ms,
-                r.particles / (r.t.median_ms / 1000));
     std::fflush(stdout);
     done.push_back(r);
   }
@@ -398,7 +401,7 @@ std::vector<Row> run_backend(const std::string& spec, const std::string& device,
   std::printf("\nbackend: %s (%s)%s\n", be.name().c_str(), be.device().c_str(),
               bc.notice.empty() ? "" : ("; " + bc.notice).c_str());
   const auto neural = [&] {
-    for (const NeuralRow& r : bench_neural(be, repeat, o.mlp_particles, !o.quick))
+    for (const NeuralRow& r : bench_neural(be, repeat, o.mlp_particles, !o.quick, o.profile))
       report.push_back({{"backend", be.name()},
                         {"model", r.model},
                         {"particles", r.particles},

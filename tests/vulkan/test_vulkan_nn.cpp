@@ -219,24 +219,35 @@ class TestVulkanNn : public QObject {
 private slots:
   ITSLAB_VULKAN_FIXTURE
 
-  // LayerNorm over ToyMLP widths and odd ones, every fused activation. Float statistics: each
-  // invocation sums ≤ ⌈d/64⌉ values, then a 6-level tree: μ and var carry ≤ (d/64 + 8)·u
-  // relative error, which x̂ = (x − μ)/σ turns into ≈ 1e-6·(1 + |x̂|) for these d.
+  // LayerNorm over ToyMLP widths and odd ones, every fused activation, in both kernels: a
+  // workgroup per row (GPUs) and an invocation per row (CPU-type devices, chosen with the texel
+  // reads). Float statistics: the workgroup kernel's invocations sum ≤ ⌈d/64⌉ values, then a
+  // 6-level tree; the row kernel sums 4 interleaved partial sums of d/4 values (d % 4 = 0) or
+  // d in order. For these d and data the rounding of μ and var, which x̂ = (x − μ)/σ turns into
+  // an error of x̂, stays ≈ 1e-6·(1 + |x̂|).
   void layerNormMatchesReference() {
     const struct { int64_t n, d; } cases[] = {{257, 128}, {1, 3}, {33, 1000}, {5, 1}};
-    for (const auto& c : cases)
-      for (Activation a : kActs) {
-        const auto X = data(c.n * c.d, 11 + c.d, -3, 5), G = data(c.d, 12, 0.5f, 1.5f),
-                   B = data(c.d, 13, -0.5f, 0.5f);
-        Tensor x = put(*vk_, c.n, c.d, X), g = put(*vk_, 1, c.d, G), b = put(*vk_, 1, c.d, B),
-               y = vk_->alloc(c.n, c.d);
-        vk_->layer_norm(y, x, g, b, 1e-5, a);
-        const auto ref = norm_ref(X, c.d, G, B, 1e-5, a, [](size_t, int64_t j) { return j; });
-        expect_close(
-            get(*vk_, y), ref,
-            [&](size_t j) { return 4e-6 * (1 + std::abs(ref[j])) + act_tol(ref[j], a); },
-            QString("layer_norm n=%1 d=%2 act=%3").arg(c.n).arg(c.d).arg(int(a)));
-      }
+    for (bool rows : {false, true}) {
+      vk_->set_texel_loads(rows);
+      for (const auto& c : cases)
+        for (Activation a : kActs) {
+          const auto X = data(c.n * c.d, 11 + c.d, -3, 5), G = data(c.d, 12, 0.5f, 1.5f),
+                     B = data(c.d, 13, -0.5f, 0.5f);
+          Tensor x = put(*vk_, c.n, c.d, X), g = put(*vk_, 1, c.d, G), b = put(*vk_, 1, c.d, B),
+                 y = vk_->alloc(c.n, c.d);
+          vk_->layer_norm(y, x, g, b, 1e-5, a);
+          const auto ref = norm_ref(X, c.d, G, B, 1e-5, a, [](size_t, int64_t j) { return j; });
+          expect_close(
+              get(*vk_, y), ref,
+              [&](size_t j) { return 4e-6 * (1 + std::abs(ref[j])) + act_tol(ref[j], a); },
+              QString("layer_norm n=%1 d=%2 act=%3 rows %4")
+                  .arg(c.n)
+                  .arg(c.d)
+                  .arg(int(a))
+                  .arg(rows));
+        }
+    }
+    vk_->set_texel_loads(vk_->device().find("cpu device") != std::string::npos);
     Tensor x = vk_->alloc(4, 6), g = vk_->alloc(1, 6), b = vk_->alloc(1, 5), y = vk_->alloc(4, 6);
     QVERIFY_THROWS_EXCEPTION(Error, vk_->layer_norm(y, x, g, b, 1e-5, Activation::none));
     QVERIFY_THROWS_EXCEPTION(Error, vk_->layer_norm(x, x, g, g, 1e-5, Activation::none));

@@ -85,6 +85,7 @@ private:
   X(time_embedding_f32)                                                                            \
   X(time_embedding_f64)                                                                            \
   X(layer_norm)                                                                                    \
+  X(layer_norm_rows)                                                                               \
   X(group_norm)                                                                                    \
   X(conv2d)                                                                                        \
   X(conv2d_lanes)                                                                                  \
@@ -151,7 +152,7 @@ public:
   uint32_t timestamp_bits = 0; // 0: no timestamps on the queue
   uint32_t subgroup_size = 0;
   bool subgroup_shuffle = false; // subgroupShuffle in compute shaders
-  bool texel_loads = false;      // lincomb reads its inputs as texels (CPU-type devices)
+  bool texel_loads = false;      // CPU-type devices: see VulkanBackend::set_texel_loads
   std::atomic<bool> lost{false};
 
 private:

@@ -86,9 +86,11 @@ public:
   // staging copies, as on GPUs whose device-local memory the host cannot see (tests use it on
   // lavapipe, where all memory is host-visible).
   void set_force_staging(bool on);
-  // lincomb reads its inputs as texels (the default on CPU-type devices, where a texel fetch is
-  // one vector gather and a storage-buffer load a loop over the lanes) or from storage buffers
-  // (GPUs). Both give the same bits; tests run each.
+  // The CPU-type device kernels (the default on lavapipe, where a texel fetch is one vector
+  // gather, a storage-buffer load a loop over the lanes and a barrier costly): lincomb reads
+  // its inputs as texels, LayerNorm takes a row per invocation. Off: storage buffers and a
+  // workgroup per LayerNorm row (GPUs). lincomb gives the same bits either way, LayerNorm sums
+  // in another order; tests run both.
   void set_texel_loads(bool on);
 
   // The kernel of gemm_bias_act and conv2d: a shared-memory tile (GPUs) or register tiles fed
