@@ -3,8 +3,8 @@
 // as the mean of (x − μ)² (two passes, no E[x²] − μ² cancellation), each a strided per-invocation
 // sum reduced in a fixed order; y = act(γ_j·((x_j − μ)/√(var + eps)) + β_j) (activation.glsl).
 // ROWS (CPU-type devices, whose barriers and shared memory are slow): one invocation per row,
-// summing in column order, with x, γ and β read as float4 texels (bindings 14–16: one vector
-// gather each) when VEC4.
+// summing in column order, with x, γ and β read as texels (bindings 14–16: one vector gather
+// each), float4 ones when VEC4.
 #include "common.glsl"
 
 layout(std430, binding = 0) writeonly buffer Y { float y[]; };
@@ -49,16 +49,17 @@ void main() {
     }
   } else {
     float s = 0.0;
-    for (uint j = 0u; j < pc.d; ++j) s += x[base + j];
+    for (uint j = 0u; j < pc.d; ++j) s += texelFetch(x_texel, int(base + j)).x;
     mean = s / float(pc.d);
     float q = 0.0;
     for (uint j = 0u; j < pc.d; ++j) {
-      const float e = x[base + j] - mean;
+      const float e = texelFetch(x_texel, int(base + j)).x - mean;
       q = fma(e, e, q);
     }
     inv = 1.0 / sqrt(q / float(pc.d) + pc.eps);
     for (uint j = 0u; j < pc.d; ++j)
-      y[base + j] = activate(gamma[j] * ((x[base + j] - mean) * inv) + beta[j]);
+      y[base + j] = activate(texelFetch(gamma_texel, int(j)).x * ((texelFetch(x_texel, int(base + j)).x - mean) * inv) +
+                             texelFetch(beta_texel, int(j)).x);
   }
 }
 #else

@@ -385,10 +385,6 @@ std::shared_ptr<Device> Device::open(const std::string& selector, std::string& e
   VkPhysicalDeviceFeatures feats{};
   a.vkGetPhysicalDeviceFeatures(d->phys, &feats);
   d->f64_supported = feats.shaderFloat64;
-  // Measured on lavapipe: reading inputs as texels (one AVX2 gather per vector) made lincomb
-  // 1.6–2x faster than storage-buffer loads (a loop over the lanes). GPUs read storage buffers
-  // well.
-  d->texel_loads = d->info.rank == 3;
   // Double kernels (GMM, Box–Muller, rewards, time embedding) reproduce the CPU backend's
   // double arithmetic; GPUs run double at 1/2–1/64 rate, so by default only CPU-type devices
   // (lavapipe) use them. ITSLAB_VK_PRECISION=f32|f64 overrides.
@@ -418,7 +414,8 @@ std::shared_ptr<Device> Device::open(const std::string& selector, std::string& e
   a.vkGetDeviceQueue(d->dev, d->family, 0, &d->queue);
 
   // One layout for every kernel: kMaxBindings push-descriptor storage buffers, one uniform
-  // buffer and 128 bytes of push constants (kernels use a prefix of the storage bindings).
+  // buffer, kTexelBindings uniform texel buffers and 128 bytes of push constants (kernels use a
+  // prefix of the storage and texel bindings).
   VkDescriptorSetLayoutBinding b[kAllBindings];
   for (uint32_t i = 0; i < kAllBindings; ++i)
     b[i] = {i,

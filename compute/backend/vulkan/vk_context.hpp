@@ -129,7 +129,8 @@ public:
   const Pipeline& pipeline(Shader s, uint32_t wg, const std::vector<uint32_t>& spec);
   static constexpr uint32_t kMaxBindings = 13;
   // Binding kMaxBindings is a uniform buffer: small tables read at one address by every
-  // invocation (a scalar load on CPU-type devices, a broadcast from the constant cache on GPUs).
+  // invocation (on CPU-type devices one gather instead of a loop over the lanes, one scalar
+  // load where the offset is a constant; a broadcast from the constant cache on GPUs).
   static constexpr uint32_t kUniformBinding = kMaxBindings;
   // Bindings kFirstTexelBinding … + kTexelBindings − 1 are uniform texel buffers (float or
   // float4 texels): on CPU-type devices a texel fetch is one vector gather, where a
@@ -152,7 +153,6 @@ public:
   uint32_t timestamp_bits = 0; // 0: no timestamps on the queue
   uint32_t subgroup_size = 0;
   bool subgroup_shuffle = false; // subgroupShuffle in compute shaders
-  bool texel_loads = false;      // CPU-type devices: see VulkanBackend::set_texel_loads
   std::atomic<bool> lost{false};
 
 private:
