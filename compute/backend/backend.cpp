@@ -131,6 +131,13 @@ uint64_t Backend::next_serial() {
   return ++counter;
 }
 
+void check_same_shape(const Tensor& a, const Tensor& b, const char* op) {
+  if (a.rows() != b.rows() || a.cols() != b.cols())
+    throw Error(std::string(op) + ": shape mismatch [" + std::to_string(a.rows()) + ", " +
+                std::to_string(a.cols()) + "] vs [" + std::to_string(b.rows()) + ", " +
+                std::to_string(b.cols()) + "]");
+}
+
 void check_gemm_bias_act_args(const Tensor& y, const Tensor& x, const Tensor& W, const Tensor& b) {
   const int64_t n = x.rows(), in = x.cols(), out = W.rows();
   if (W.cols() != in)

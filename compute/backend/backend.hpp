@@ -124,6 +124,8 @@ private:
   static uint64_t next_serial();
 };
 
+// Error "<op>: shape mismatch [r, c] vs [r, c]" unless a and b have the same shape.
+void check_same_shape(const Tensor& a, const Tensor& b, const char* op);
 // Error unless t is [n, 1], freqs has half ≥ 1 entries and y is [n, 2·half].
 void check_time_embedding_args(const Tensor& y, const Tensor& t, const Tensor& freqs);
 // Error unless W is [out, in] for x [n, in], b is [1, out], y is [n, out] and y aliases no input.

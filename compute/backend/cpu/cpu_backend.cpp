@@ -24,13 +24,6 @@ struct HostBuffer final : DeviceBuffer {
 
 using RowMap = Eigen::Map<Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
 
-void check_same_shape(const Tensor& a, const Tensor& b, const char* op) {
-  if (a.rows() != b.rows() || a.cols() != b.cols())
-    throw Error(std::string(op) + ": shape mismatch [" + std::to_string(a.rows()) + ", " +
-                std::to_string(a.cols()) + "] vs [" + std::to_string(b.rows()) + ", " +
-                std::to_string(b.cols()) + "]");
-}
-
 // Rows per OpenMP chunk: small enough to balance, large enough that scheduling is free.
 constexpr int64_t kRowBlock = 256;
 

@@ -1,7 +1,8 @@
 #pragma once
-// Vulkan plumbing of the Vulkan backend: the process-wide instance (with validation when asked),
-// device choice and creation, buffers, pipelines and the command recorder that batches
-// dispatches into as few submissions as possible. Only vulkan_backend.cpp uses it.
+// Vulkan plumbing of the Vulkan backend: the process-wide instance (with validation when asked,
+// vk_instance.cpp), device choice and creation with its pipelines (vk_device.cpp), buffers
+// (vk_buffer.cpp) and the command recorder that batches dispatches into as few submissions as
+// possible (vk_recorder.cpp). Only the backend's own files use it.
 #include "backend/vulkan/vk_api.hpp"
 
 #include <atomic>
@@ -18,6 +19,8 @@ namespace itslab::vk {
 
 // Throws itslab::Error "vulkan: <what>: <VkResult>" when r is not VK_SUCCESS.
 void check(VkResult r, const char* what);
+// "major.minor.patch" of a VK_MAKE_API_VERSION value.
+std::string version_string(uint32_t v);
 
 struct DeviceInfo {
   uint32_t index = 0;
