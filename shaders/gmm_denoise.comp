@@ -10,6 +10,10 @@
 // a storage-buffer load a loop over the SIMD lanes), RS (row stride), KU (> 0: n_active, known
 // when the pipeline is made, so the component loops unroll and every table offset is a
 // constant: lavapipe then loads each entry once as a scalar).
+// LINCOMB variant: the denoiser fused with the lincomb that follows it in a solver step. It
+// also writes y = Σ_{t<LM} a_t·x_t (binding 3) with term LD the posterior mean just computed
+// and the others read as float texels (bindings 14–16), each element summed in lincomb.comp's
+// order and rounding, so y has lincomb's bits; one dispatch instead of two.
 #extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 #include "real.glsl"
@@ -34,7 +38,32 @@ real tab(uint i) { return TAB_UBO_VECS > 0 ? tab_ubo[i >> 2][i & 3u] : tab_ssbo[
 #endif
 layout(push_constant) uniform PC {
   uint n, n_active;
+#ifdef LINCOMB
+  float a[4]; // the lincomb coefficients
+#endif
 } pc;
+
+#ifdef LINCOMB
+layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+layout(binding = 14) uniform samplerBuffer lin0;
+layout(binding = 15) uniform samplerBuffer lin1;
+layout(binding = 16) uniform samplerBuffer lin2;
+layout(constant_id = 7) const uint LM = 2;        // lincomb terms
+layout(constant_id = 8) const uint LD = 0;        // the term that is this kernel's output
+layout(constant_id = 9) const bool FUSED = true;  // lincomb_term.glsl
+#define T float
+#define TD double
+#include "lincomb_term.glsl"
+
+// term t's value at element g, where the posterior mean there is x0
+float lin_x(uint t, uint g, float x0) {
+  if (t == LD) return x0;
+  const uint k = t < LD ? t : t - 1u;
+  if (k == 0u) return texelFetch(lin0, int(g)).x;
+  if (k == 1u) return texelFetch(lin1, int(g)).x;
+  return texelFetch(lin2, int(g)).x;
+}
+#endif
 
 real xv[P * D], z[P * D], acc[P * D], m[P], total[P], l[P];
 
@@ -118,5 +147,14 @@ void main() {
   }
   for (uint j = 0u; j < P; ++j)
     if (p0 + j < pc.n)
-      for (uint i = 0u; i < D; ++i) o[(p0 + j) * D + i] = float(acc[j * D + i] / total[j]);
+      for (uint i = 0u; i < D; ++i) {
+        const uint g = (p0 + j) * D + i;
+        const float x0 = float(acc[j * D + i] / total[j]);
+        o[g] = x0;
+#ifdef LINCOMB
+        precise float s = pc.a[0] * lin_x(0u, g, x0);
+        for (uint t = 1u; t < LM; ++t) s = term(s, pc.a[t], lin_x(t, g, x0));
+        y[g] = s;
+#endif
+      }
 }

@@ -5,9 +5,8 @@
 // FUSED are specialization constants, so each pipeline contains only its own terms (llvmpipe
 // runs every branch under an execution mask, so dead terms would cost as much as live ones).
 // The terms accumulate in order as acc = a_i s_i x_i + acc, rounded once per term when
-// FUSED (what the CPU backend's loop compiles to on FMA hardware) and twice otherwise. The
-// F64 variant forms the fused value exactly (a float product is exact in double), so it rounds
-// like the CPU whatever the device does with fma(). TEXEL: the x_i are read as float / float4
+// FUSED (what the CPU backend's loop compiles to on FMA hardware) and twice otherwise
+// (lincomb_term.glsl). TEXEL: the x_i are read as float / float4
 // texels (uniform texel buffers at bindings 14–21; CPU-type devices, where that is one gather).
 #include "common.glsl"
 #ifdef VEC4
@@ -80,21 +79,7 @@ T coef(uint i, uint gid) {
 #endif
 }
 
-T term(T acc, T c, T x) {
-  precise T r;
-  if (FUSED) {
-#ifdef F64
-    precise TD e = TD(c) * TD(x) + TD(acc);
-    r = T(e);
-#else
-    r = fma(c, x, acc);
-#endif
-  } else {
-    precise T p = c * x;
-    r = acc + p;
-  }
-  return r;
-}
+#include "lincomb_term.glsl"
 
 void main() {
   const uint gid = global_id();

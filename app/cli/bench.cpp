@@ -76,21 +76,15 @@ template <class F> void print_kernel_profile(Backend& be, F&& f) {
   auto* vb = dynamic_cast<VulkanBackend*>(&be);
   if (!vb)
     return;
-  const auto before = vb->kernel_times();
   vb->set_profiling(true);
   f();
-  const auto after = vb->kernel_times();
+  const auto times = vb->kernel_times();
   vb->set_profiling(false);
   std::vector<std::pair<double, std::string>> rows;
   double total = 0;
-  for (const auto& [name, t] : after) {
-    const auto b = before.find(name);
-    const double ms = t.ms - (b == before.end() ? 0 : b->second.ms);
-    const int64_t calls = t.calls - (b == before.end() ? 0 : b->second.calls);
-    if (calls == 0)
-      continue;
-    total += ms;
-    rows.push_back({ms, name + " ×" + std::to_string(calls)});
+  for (const auto& [name, t] : times) {
+    total += t.ms;
+    rows.push_back({t.ms, name + " ×" + std::to_string(t.calls)});
   }
   if (rows.empty()) {
     std::printf("    (no timestamps on this device)\n");

@@ -5,6 +5,8 @@
 #include "model/gaussian_mixture.hpp"
 #include "vulkan/vulkan_test_util.hpp"
 
+#include <cstring>
+
 using namespace itslab;
 using namespace itslab::vulkan_test;
 
@@ -281,6 +283,92 @@ private slots:
     vk_->set_double_precision(was);
     Tensor t = vk_->alloc(4, 2), o = vk_->alloc(4, 2);
     QVERIFY_THROWS_EXCEPTION(Error, vk_->gmm_denoise(o, t, models[0].kernel_params(), 1, 1, 99));
+  }
+
+  // A lincomb right after the mixture denoiser runs in the denoiser's dispatch when its terms
+  // allow (at most 4, no row scale, the denoiser's output among them, y not that output), with
+  // the same bits as the two kernels apart, for both outputs. Ops recorded between the two, or
+  // a host upload, record the denoiser first, in order.
+  void denoiserFusedWithLincomb() {
+    const GaussianMixture m = builtin_gmm("gmm/eight-gaussians");
+    const int64_t n = 777, d = 2;
+    const auto x0 = data(n * d, 5, -3, 3), prev = data(n * d, 6), other = data(n * d, 7);
+    const Tensor scale_host = put(*vk_, n, 1, data(n, 8));
+    enum Case {
+      in_place,
+      three,
+      four_last,
+      five_terms,
+      row_scaled,
+      into_output,
+      op_between,
+      upload_between
+    };
+    const auto run = [&](Case c, bool fuse) {
+      vk_->set_fusion(fuse);
+      Tensor x = put(*vk_, n, d, x0), D = vk_->alloc(n, d), P = put(*vk_, n, d, prev),
+             y = vk_->alloc(n, d);
+      vk_->gmm_denoise(D, x, m.kernel_params(), 0.8, 0.7, -1);
+      switch (c) {
+      case in_place:
+        vk_->lincomb(x, {{&x, 0.9}, {&D, 0.35}});
+        break;
+      case three:
+        vk_->lincomb(y, {{&x, 0.9}, {&D, 0.4}, {&P, -0.1}});
+        break;
+      case four_last:
+        vk_->lincomb(x, {{&P, 0.2}, {&x, 0.7}, {&y, 0.0}, {&D, 0.5}});
+        break;
+      case five_terms:
+        vk_->lincomb(y, {{&x, 0.9}, {&D, 0.4}, {&P, -0.1}, {&x, 0.1}, {&P, 0.3}});
+        break;
+      case row_scaled:
+        vk_->lincomb(y, {{&x, 0.9}, {&D, 0.4, &scale_host}});
+        break;
+      case into_output:
+        vk_->lincomb(D, {{&x, 0.5}, {&D, 0.5}});
+        break;
+      case op_between:
+        vk_->fill_normal(x, {3, 0, 0, 0});
+        vk_->lincomb(y, {{&x, 1.0}, {&D, 1.0}});
+        break;
+      case upload_between:
+        vk_->upload(x, other.data());
+        vk_->lincomb(y, {{&x, 1.0}, {&D, 1.0}});
+        break;
+      }
+      std::vector<float> out = get(*vk_, x), dv = get(*vk_, D), yv = get(*vk_, y);
+      out.insert(out.end(), dv.begin(), dv.end());
+      out.insert(out.end(), yv.begin(), yv.end());
+      return out;
+    };
+    const bool f64 = vk_->double_precision();
+    for (bool dbl : {true, false}) {
+      if (!vk_->set_double_precision(dbl))
+        continue;
+      for (Case c : {in_place, three, four_last, five_terms, row_scaled, into_output, op_between,
+                     upload_between}) {
+        const auto fused_calls = [&] {
+          int64_t calls = 0;
+          for (const auto& [name, t] : vk_->kernel_times())
+            calls += name.rfind("gmm_denoise_lincomb", 0) == 0 ? t.calls : 0;
+          return calls;
+        };
+        const std::vector<float> apart = run(c, false);
+        vk_->set_profiling(true);
+        const std::vector<float> fused = run(c, true);
+        const int64_t calls = fused_calls();
+        const bool timed = !vk_->kernel_times().empty();
+        vk_->set_profiling(false);
+        QVERIFY2(std::memcmp(apart.data(), fused.data(), sizeof(float) * apart.size()) == 0,
+                 qPrintable(QString("case %1, %2").arg(c).arg(dbl ? "f64" : "f32")));
+        // without timestamps, which kernel ran is not observable
+        if (timed)
+          QCOMPARE(calls, int64_t{c == in_place || c == three || c == four_last ? 1 : 0});
+      }
+    }
+    vk_->set_double_precision(f64);
+    vk_->set_fusion(vk_->device().find("cpu device") != std::string::npos);
   }
 
   void rewardMatchesCpu() {

@@ -6,6 +6,8 @@
 #include "solver/solver.hpp"
 #include "vulkan/vulkan_test_util.hpp"
 
+#include <cstring>
+
 using namespace itslab;
 using namespace itslab::vulkan_test;
 
@@ -59,6 +61,30 @@ private slots:
     QVERIFY(g.allFinite());
     const double rel = rel_diff(flat(g), flat(c));
     QVERIFY2(rel <= 1e-4, qPrintable(QString("relative difference %1").arg(rel)));
+  }
+
+  // Fusing each mixture denoiser with the lincomb after it (the default on CPU-type devices)
+  // changes no bit of any solver's samples, on presets with and without guidance.
+  void fusionGivesTheSameBits() {
+    const bool f64 = vk_->double_precision();
+    for (bool dbl : {true, false}) {
+      if (!vk_->set_double_precision(dbl))
+        continue;
+      for (const char* preset : {"default", "eight-gaussians-cfg", "checkerboard-vp-sde"})
+        for (const std::string& s : solver_types()) {
+          Preset p = load_checked_preset(preset).preset;
+          p.solver = Component{s, {}, {}, {}};
+          p.particles = 300;
+          vk_->set_fusion(false);
+          const RowMatrixXf apart = run(*vk_, p);
+          vk_->set_fusion(true);
+          const RowMatrixXf fused = run(*vk_, p);
+          QVERIFY2(std::memcmp(apart.data(), fused.data(), sizeof(float) * apart.size()) == 0,
+                   qPrintable(QString("%1 %2 %3").arg(preset).arg(s.c_str()).arg(dbl)));
+        }
+    }
+    vk_->set_double_precision(f64);
+    vk_->set_fusion(vk_->device().find("cpu device") != std::string::npos);
   }
 
   // The staging path of GPUs with device-local memory (copies through host-visible memory

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -81,6 +82,8 @@ private:
   X(row_reduce_f64)                                                                                \
   X(gmm_denoise_f32)                                                                               \
   X(gmm_denoise_f64)                                                                               \
+  X(gmm_denoise_lincomb_f32)                                                                       \
+  X(gmm_denoise_lincomb_f64)                                                                       \
   X(reward_f32)                                                                                    \
   X(reward_f64)                                                                                    \
   X(gemm_bias_act)                                                                                 \
@@ -231,9 +234,18 @@ public:
   void copy(const BufferPtr& src, uint64_t src_off, const BufferPtr& dst, uint64_t dst_off,
             uint64_t bytes);
   void zero(const BufferPtr& dst);
+  // Keeps a dispatch back instead of recording it, so the backend can replace it with a fused
+  // kernel (take_held); anything else the recorder is asked to do records it first, in the
+  // frame that holds its parameters. Returns its id.
+  uint64_t hold(Shader s, const std::vector<uint32_t>& spec, const std::vector<Bind>& binds,
+                const void* push, uint32_t push_bytes, uint64_t invocations, uint32_t wg);
+  // Dispatch `id` is still held (nothing has been recorded since it was).
+  bool holding(uint64_t id) const { return held_ && held_->id == id; }
+  // Drops the held dispatch (the backend records a fused kernel in its place).
+  void drop_held() { held_.reset(); }
   // Submit what is recorded and wait for everything submitted.
   void sync();
-  // Nothing recorded or in flight: host-visible memory may be touched directly.
+  // Nothing recorded, held or in flight: host-visible memory may be touched directly.
   bool idle() const;
 
   bool profiling = false;
@@ -262,7 +274,19 @@ private:
     std::vector<VkBuffer> written, read; // since the last barrier
     std::vector<Shader> timed;           // kernel of query i + 1
   };
+  struct Held {
+    uint64_t id;
+    Shader s;
+    std::vector<uint32_t> spec;
+    std::vector<Bind> binds;
+    std::vector<uint8_t> push;
+    uint64_t invocations;
+    uint32_t wg;
+  };
   Frame& frame() { return frames_[cur_]; }
+  void record_held();
+  void record(Shader s, const std::vector<uint32_t>& spec, const std::vector<Bind>& binds,
+              const void* push, uint32_t push_bytes, uint64_t invocations, uint32_t wg);
   void open_frame();
   void submit_frame(bool wait);
   void complete(Frame& f);
@@ -273,6 +297,8 @@ private:
   VkCommandPool pool_ = VK_NULL_HANDLE;
   Frame frames_[2];
   int cur_ = 0;
+  std::optional<Held> held_;
+  uint64_t held_ids_ = 0;
   static constexpr uint32_t kMaxCommands = 4096, kMaxQueries = 1024;
   static constexpr uint64_t kChunkBytes = 1 << 20, kMaxParamBytes = 64ull << 20;
 };

@@ -46,6 +46,8 @@ Recorder::~Recorder() {
 }
 
 bool Recorder::idle() const {
+  if (held_)
+    return false;
   for (const Frame& f : frames_)
     if (f.pending || f.commands)
       return false;
@@ -139,6 +141,7 @@ void Recorder::hazard(const std::vector<std::pair<VkBuffer, bool>>& access) {
 }
 
 void Recorder::begin_op() {
+  record_held();
   Frame& f = frame();
   if (f.open && (f.commands >= kMaxCommands || f.param_bytes >= kMaxParamBytes ||
                  (profiling && f.timed.size() + 2 >= kMaxQueries)))
@@ -170,6 +173,29 @@ Param Recorder::param(uint64_t bytes) {
 
 void Recorder::dispatch(Shader s, const std::vector<uint32_t>& spec, const std::vector<Bind>& binds,
                         const void* push, uint32_t push_bytes, uint64_t invocations, uint32_t wg) {
+  record_held();
+  record(s, spec, binds, push, push_bytes, invocations, wg);
+}
+
+uint64_t Recorder::hold(Shader s, const std::vector<uint32_t>& spec, const std::vector<Bind>& binds,
+                        const void* push, uint32_t push_bytes, uint64_t invocations, uint32_t wg) {
+  record_held();
+  const auto* bytes = static_cast<const uint8_t*>(push);
+  held_ = Held{++held_ids_, s, spec, binds, {bytes, bytes + push_bytes}, invocations, wg};
+  return held_ids_;
+}
+
+void Recorder::record_held() {
+  if (!held_)
+    return;
+  const Held h = std::move(*held_);
+  held_.reset();
+  record(h.s, h.spec, h.binds, h.push.data(), static_cast<uint32_t>(h.push.size()), h.invocations,
+         h.wg);
+}
+
+void Recorder::record(Shader s, const std::vector<uint32_t>& spec, const std::vector<Bind>& binds,
+                      const void* push, uint32_t push_bytes, uint64_t invocations, uint32_t wg) {
   if (invocations == 0)
     return;
   open_frame();
@@ -227,6 +253,7 @@ void Recorder::dispatch(Shader s, const std::vector<uint32_t>& spec, const std::
 
 void Recorder::copy(const BufferPtr& src, uint64_t src_off, const BufferPtr& dst, uint64_t dst_off,
                     uint64_t bytes) {
+  record_held();
   if (bytes == 0)
     return;
   open_frame();
@@ -240,6 +267,7 @@ void Recorder::copy(const BufferPtr& src, uint64_t src_off, const BufferPtr& dst
 }
 
 void Recorder::zero(const BufferPtr& dst) {
+  record_held();
   open_frame();
   Frame& f = frame();
   hazard({{dst->buf, true}});
@@ -291,6 +319,7 @@ void Recorder::submit_frame(bool wait) {
 }
 
 void Recorder::sync() {
+  record_held();
   submit_frame(true);
 }
 } // namespace itslab::vk

@@ -71,7 +71,8 @@ public:
   bool double_precision() const;
   // Switches between the double and float kernels (false when double is not available).
   bool set_double_precision(bool on);
-  // Per-kernel GPU time from timestamp queries (each timed kernel is serialised).
+  // Per-kernel GPU time from timestamp queries (each timed kernel is serialised); turning it
+  // on starts a new profile, kernel_times() then holds the kernels recorded since.
   void set_profiling(bool on);
   struct KernelTime {
     int64_t calls = 0;
@@ -92,6 +93,11 @@ public:
   // workgroup per LayerNorm row (GPUs). lincomb gives the same bits either way, LayerNorm sums
   // in another order; tests run both.
   void set_texel_loads(bool on);
+  // On (the default on CPU-type devices, where each dispatch costs tens of µs): a lincomb whose
+  // terms include the output of the mixture denoiser just before it, with at most 4 terms and
+  // no row scales, runs in the denoiser's dispatch (gmm_denoise_lincomb). Same bits either way;
+  // tests run both.
+  void set_fusion(bool on);
 
   // The kernel of gemm_bias_act and conv2d: a shared-memory tile (GPUs) or register tiles fed
   // by subgroup shuffles (the default on CPU-type devices, whose shared memory is slow). Both

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,21 @@ struct VulkanBackend::Impl {
   bool gemm_lanes = false; // gemm_tile.glsl's subgroup kernel
   bool force_staging = false;
   bool texel_loads = false; // the CPU-type device kernels: see set_texel_loads
+  bool fuse = false;        // see set_fusion
+  // The mixture denoiser's dispatch, held back in the recorder so that a lincomb reading its
+  // output can run fused with it (gmm_denoise_lincomb); recorded as it is otherwise.
+  struct HeldDenoise {
+    uint64_t id;
+    BufferPtr out, in;
+    int64_t n, d;
+    Shader fused;
+    std::vector<uint32_t> spec;
+    std::vector<Bind> binds;
+    uint32_t n_active;
+    uint64_t invocations;
+    uint32_t wg;
+  };
+  std::optional<HeldDenoise> held_denoise;
 
   Shader variant(Shader f32, Shader f64s) const { return f64 ? f64s : f32; }
 

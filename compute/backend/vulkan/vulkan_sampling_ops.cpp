@@ -14,6 +14,57 @@ struct LincombPush {
 static_assert(sizeof(LincombPush) == 40);
 } // namespace
 
+// The lincomb right after gmm_denoise, when its terms include the denoiser's output: one
+// dispatch of gmm_denoise_lincomb in place of the held denoiser. False (nothing done) when the
+// terms do not allow it.
+static bool fuse_with_denoiser(VulkanBackend* be, VulkanBackend::Impl& I, Tensor& y,
+                               const std::vector<LinTerm>& terms) {
+  if (I.held_denoise && !I.rec->holding(I.held_denoise->id))
+    I.held_denoise.reset(); // recorded on its own already
+  if (!I.held_denoise)
+    return false;
+  const VulkanBackend::Impl::HeldDenoise& h = *I.held_denoise;
+  if (terms.size() < 2 || terms.size() > 4 || y.rows() != h.n || y.cols() != h.d ||
+      buffer_of(be, y) == h.out)
+    return false;
+  int ld = -1;
+  for (size_t t = 0; t < terms.size(); ++t) {
+    if (terms[t].row_scale)
+      return false;
+    if (buffer_of(be, *terms[t].x) == h.out) {
+      if (ld >= 0)
+        return false;
+      ld = static_cast<int>(t);
+    }
+  }
+  if (ld < 0)
+    return false;
+  I.rec->drop_held();
+  struct {
+    uint32_t n, n_active;
+    float a[4];
+  } pc{static_cast<uint32_t>(h.n), h.n_active, {}};
+  const uint64_t range = static_cast<uint64_t>(h.n * h.d) * 4;
+  std::vector<Bind> binds = h.binds;
+  binds.push_back({buffer_of(be, y), 0, range, true});
+  std::vector<Bind> texels;
+  for (size_t t = 0; t < terms.size(); ++t) {
+    pc.a[t] = static_cast<float>(terms[t].a);
+    if (static_cast<int>(t) != ld)
+      texels.push_back({buffer_of(be, *terms[t].x), 0, range, false, false, 1});
+  }
+  // the kernel declares three texel inputs, so all three are bound
+  while (texels.size() < 3)
+    texels.push_back(texels.front());
+  binds.insert(binds.end(), texels.begin(), texels.end());
+  std::vector<uint32_t> spec = h.spec;
+  spec.insert(spec.end(),
+              {static_cast<uint32_t>(terms.size()), static_cast<uint32_t>(ld), kCpuFuses});
+  I.rec->dispatch(h.fused, spec, binds, &pc, sizeof pc, h.invocations, h.wg);
+  I.held_denoise.reset();
+  return true;
+}
+
 void VulkanBackend::lincomb(Tensor& y, std::initializer_list<LinTerm> terms) {
   const int64_t n = y.rows(), d = y.cols();
   for (const LinTerm& t : terms) {
@@ -29,6 +80,8 @@ void VulkanBackend::lincomb(Tensor& y, std::initializer_list<LinTerm> terms) {
     return;
   std::vector<LinTerm> all(terms);
   Impl& I = *impl_;
+  if (fuse_with_denoiser(this, I, y, all))
+    return;
   I.rec->begin_op();
   if (all.empty()) { // y = 0
     I.rec->zero(yb);
@@ -260,11 +313,28 @@ void VulkanBackend::gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelPara
                                    tp.ubo_vecs,
                                    static_cast<uint32_t>(row_len),
                                    unrolled};
+  const Shader sh = I.variant(Shader::gmm_denoise_f32, Shader::gmm_denoise_f64);
+  const uint64_t invocations = static_cast<uint64_t>((n + per - 1) / per);
+  if (I.fuse && I.chunk_rows(n, static_cast<uint64_t>(d) * 4) >= n &&
+      static_cast<uint64_t>(n * d) <= I.dev->props.limits.maxTexelBufferElements) {
+    pc.n = static_cast<uint32_t>(n);
+    const uint64_t range = static_cast<uint64_t>(n * d) * 4;
+    std::vector<Bind> binds{{ob, 0, range, true}, {xb, 0, range, false}, tp.storage, tp.uniform};
+    const uint64_t id = I.rec->hold(sh, spec, binds, &pc, sizeof pc, invocations, kWg);
+    I.held_denoise = Impl::HeldDenoise{
+        id,          ob,
+        xb,          n,
+        d,           I.variant(Shader::gmm_denoise_lincomb_f32, Shader::gmm_denoise_lincomb_f64),
+        spec,        binds,
+        pc.n_active, invocations,
+        kWg};
+    return;
+  }
   I.for_chunks(n, static_cast<uint64_t>(d) * 4, [&](int64_t r0, int64_t rc) {
     pc.n = static_cast<uint32_t>(rc);
     const uint64_t off = static_cast<uint64_t>(r0 * d) * 4,
                    range = static_cast<uint64_t>(rc * d) * 4;
-    I.rec->dispatch(I.variant(Shader::gmm_denoise_f32, Shader::gmm_denoise_f64), spec,
+    I.rec->dispatch(sh, spec,
                     {{ob, off, range, true}, {xb, off, range, false}, tp.storage, tp.uniform}, &pc,
                     sizeof pc, static_cast<uint64_t>((rc + per - 1) / per), kWg);
   });
