@@ -239,10 +239,24 @@ public:
   // frame that holds its parameters. Returns its id.
   uint64_t hold(Shader s, const std::vector<uint32_t>& spec, const std::vector<Bind>& binds,
                 const void* push, uint32_t push_bytes, uint64_t invocations, uint32_t wg);
+  struct Held {
+    uint64_t id;
+    Shader s;
+    std::vector<uint32_t> spec;
+    std::vector<Bind> binds;
+    std::vector<uint8_t> push;
+    uint64_t invocations;
+    uint32_t wg;
+  };
   // Dispatch `id` is still held (nothing has been recorded since it was).
   bool holding(uint64_t id) const { return held_ && held_->id == id; }
-  // Drops the held dispatch (the backend records a fused kernel in its place).
-  void drop_held() { held_.reset(); }
+  // Hands over the held dispatch without recording it (the backend records a fused kernel in
+  // its place); call only while holding().
+  Held take_held() {
+    Held h = std::move(*held_);
+    held_.reset();
+    return h;
+  }
   // Submit what is recorded and wait for everything submitted.
   void sync();
   // Nothing recorded, held or in flight: host-visible memory may be touched directly.
@@ -273,15 +287,6 @@ private:
     uint64_t param_bytes = 0;
     std::vector<VkBuffer> written, read; // since the last barrier
     std::vector<Shader> timed;           // kernel of query i + 1
-  };
-  struct Held {
-    uint64_t id;
-    Shader s;
-    std::vector<uint32_t> spec;
-    std::vector<Bind> binds;
-    std::vector<uint8_t> push;
-    uint64_t invocations;
-    uint32_t wg;
   };
   Frame& frame() { return frames_[cur_]; }
   void record_held();

@@ -96,18 +96,13 @@ struct VulkanBackend::Impl {
   bool force_staging = false;
   bool texel_loads = false; // the CPU-type device kernels: see set_texel_loads
   bool fuse = false;        // see set_fusion
-  // The mixture denoiser's dispatch, held back in the recorder so that a lincomb reading its
-  // output can run fused with it (gmm_denoise_lincomb); recorded as it is otherwise.
+  // The mixture denoiser's dispatch (recorder id), held back in the recorder so that a lincomb
+  // reading its output `out` [n, d] can run fused with it (gmm_denoise_lincomb); recorded as it
+  // is otherwise.
   struct HeldDenoise {
     uint64_t id;
-    BufferPtr out, in;
+    BufferPtr out;
     int64_t n, d;
-    Shader fused;
-    std::vector<uint32_t> spec;
-    std::vector<Bind> binds;
-    uint32_t n_active;
-    uint64_t invocations;
-    uint32_t wg;
   };
   std::optional<HeldDenoise> held_denoise;
 

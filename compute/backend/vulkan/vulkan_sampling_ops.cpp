@@ -39,28 +39,30 @@ static bool fuse_with_denoiser(VulkanBackend* be, VulkanBackend::Impl& I, Tensor
   }
   if (ld < 0)
     return false;
-  I.rec->drop_held();
-  struct {
-    uint32_t n, n_active;
-    float a[4];
-  } pc{static_cast<uint32_t>(h.n), h.n_active, {}};
+  // the denoiser's dispatch, extended: push constants gain the coefficients, bindings y and
+  // the other terms, spec constants the terms' count and D's place
+  vk::Recorder::Held k = I.rec->take_held();
   const uint64_t range = static_cast<uint64_t>(h.n * h.d) * 4;
-  std::vector<Bind> binds = h.binds;
-  binds.push_back({buffer_of(be, y), 0, range, true});
+  k.binds.push_back({buffer_of(be, y), 0, range, true});
   std::vector<Bind> texels;
+  float a[4] = {};
   for (size_t t = 0; t < terms.size(); ++t) {
-    pc.a[t] = static_cast<float>(terms[t].a);
+    a[t] = static_cast<float>(terms[t].a);
     if (static_cast<int>(t) != ld)
       texels.push_back({buffer_of(be, *terms[t].x), 0, range, false, false, 1});
   }
   // the kernel declares three texel inputs, so all three are bound
   while (texels.size() < 3)
     texels.push_back(texels.front());
-  binds.insert(binds.end(), texels.begin(), texels.end());
-  std::vector<uint32_t> spec = h.spec;
-  spec.insert(spec.end(),
-              {static_cast<uint32_t>(terms.size()), static_cast<uint32_t>(ld), kCpuFuses});
-  I.rec->dispatch(h.fused, spec, binds, &pc, sizeof pc, h.invocations, h.wg);
+  k.binds.insert(k.binds.end(), texels.begin(), texels.end());
+  const auto* ab = reinterpret_cast<const uint8_t*>(a);
+  k.push.insert(k.push.end(), ab, ab + sizeof a);
+  k.spec.insert(k.spec.end(),
+                {static_cast<uint32_t>(terms.size()), static_cast<uint32_t>(ld), kCpuFuses});
+  const Shader fused = k.s == Shader::gmm_denoise_f64 ? Shader::gmm_denoise_lincomb_f64
+                                                      : Shader::gmm_denoise_lincomb_f32;
+  I.rec->dispatch(fused, k.spec, k.binds, k.push.data(), static_cast<uint32_t>(k.push.size()),
+                  k.invocations, k.wg);
   I.held_denoise.reset();
   return true;
 }
@@ -314,20 +316,14 @@ void VulkanBackend::gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelPara
                                    static_cast<uint32_t>(row_len),
                                    unrolled};
   const Shader sh = I.variant(Shader::gmm_denoise_f32, Shader::gmm_denoise_f64);
-  const uint64_t invocations = static_cast<uint64_t>((n + per - 1) / per);
   if (I.fuse && I.chunk_rows(n, static_cast<uint64_t>(d) * 4) >= n &&
       static_cast<uint64_t>(n * d) <= I.dev->props.limits.maxTexelBufferElements) {
     pc.n = static_cast<uint32_t>(n);
     const uint64_t range = static_cast<uint64_t>(n * d) * 4;
-    std::vector<Bind> binds{{ob, 0, range, true}, {xb, 0, range, false}, tp.storage, tp.uniform};
-    const uint64_t id = I.rec->hold(sh, spec, binds, &pc, sizeof pc, invocations, kWg);
-    I.held_denoise = Impl::HeldDenoise{
-        id,          ob,
-        xb,          n,
-        d,           I.variant(Shader::gmm_denoise_lincomb_f32, Shader::gmm_denoise_lincomb_f64),
-        spec,        binds,
-        pc.n_active, invocations,
-        kWg};
+    const uint64_t id =
+        I.rec->hold(sh, spec, {{ob, 0, range, true}, {xb, 0, range, false}, tp.storage, tp.uniform},
+                    &pc, sizeof pc, static_cast<uint64_t>((n + per - 1) / per), kWg);
+    I.held_denoise = Impl::HeldDenoise{id, ob, n, d};
     return;
   }
   I.for_chunks(n, static_cast<uint64_t>(d) * 4, [&](int64_t r0, int64_t rc) {
