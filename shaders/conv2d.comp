@@ -10,9 +10,10 @@ layout(std430, binding = 0) writeonly buffer Y { float y[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) readonly buffer W { float w[]; };
 #ifdef LANES
-// the subgroup kernel (CPU-type devices) reads x and W as texels: one gather per vector there
+// the subgroup kernel (CPU-type devices) reads x, W and b as texels: one gather per vector there
 layout(binding = 14) uniform samplerBuffer x_texel;
 layout(binding = 15) uniform samplerBuffer w_texel;
+layout(binding = 16) uniform samplerBuffer bias_texel;
 float x_at(uint i) { return texelFetch(x_texel, int(i)).x; }
 float load_a(uint i) { return texelFetch(w_texel, int(i)).x; }
 vec4 load_a4(uint i4) { return texelFetch(w_texel, int(i4)); }
@@ -22,8 +23,8 @@ float x_at(uint i) { return x[i]; }
 layout(std430, binding = 3) readonly buffer B { float bias[]; };
 layout(std430, binding = 4) readonly buffer RB { float row_bias[]; };
 layout(constant_id = 1) const uint KS = 3;
-layout(constant_id = 8) const uint STRIDE = 1;
-layout(constant_id = 9) const bool ROW_BIAS = false;
+layout(constant_id = 9) const uint STRIDE = 1;
+layout(constant_id = 10) const bool ROW_BIAS = false;
 layout(push_constant) uniform PC { uint n, cin, h, w, cout, ho, wo, pad; } pc;
 
 #define GEMM_M pc.cout
@@ -49,9 +50,15 @@ vec4 load_b4(uint k, BCol c) {
   return vec4(load_b(k, c), load_b(k + 1u, c), load_b(k + 2u, c), load_b(k + 3u, c));
 }
 
-void store_c(uint co, uint p, float c) {
+#ifdef LANES
+float load_m(uint co) { return texelFetch(bias_texel, int(co)).x; }
+#else
+float load_m(uint co) { return bias[co]; }
+#endif
+
+void store_c(uint co, uint p, float c, float b) {
   const uint hw = pc.ho * pc.wo, i = p / hw, pr = p - i * hw;
-  float v = c + bias[co];
+  float v = c + b;
   if (ROW_BIAS) v += row_bias[i * pc.cout + co];
   y[(i * pc.cout + co) * hw + pr] = v;
 }

@@ -2,8 +2,8 @@
 // y[n, out] = act(x[n, in]·Wᵀ + b) with W [out, in] (nn.Linear layout), b [1, out], as the tiled
 // product C[o, r] = Σ_k W[o, k]·x[r, k] of gemm_tile.glsl with bias and activation (ACT,
 // activation.glsl) in the store. The LANES kernel (CPU-type devices) reads x and W as texels,
-// float4 ones when K % 4 = 0 (bindings 14 and 15: one gather per vector there, where a
-// storage-buffer load is a loop over the SIMD lanes).
+// float4 ones when K % 4 = 0, and b as float texels (bindings 14, 15 and 16: one gather per
+// vector there, where a storage-buffer load is a loop over the SIMD lanes).
 #include "common.glsl"
 
 layout(std430, binding = 0) writeonly buffer Y { float y[]; };
@@ -13,6 +13,7 @@ layout(std430, binding = 3) readonly buffer B { float bias[]; };
 #ifdef LANES
 layout(binding = 14) uniform samplerBuffer x_texel;
 layout(binding = 15) uniform samplerBuffer w_texel;
+layout(binding = 16) uniform samplerBuffer bias_texel;
 #endif
 layout(constant_id = 1) const uint ACT = 0;
 layout(push_constant) uniform PC { uint n, in_dim, out_dim; } pc;
@@ -32,5 +33,10 @@ vec4 load_b4(uint k, BCol c) { return texelFetch(x_texel, int((c.row + k) / 4u))
 #else
 float load_b(uint k, BCol c) { return x[c.row + k]; }
 #endif
-void store_c(uint o, uint r, float c) { y[r * pc.out_dim + o] = activate(c + bias[o]); }
+#ifdef LANES
+float load_m(uint o) { return texelFetch(bias_texel, int(o)).x; }
+#else
+float load_m(uint o) { return bias[o]; }
+#endif
+void store_c(uint o, uint r, float c, float b) { y[r * pc.out_dim + o] = activate(c + b); }
 #include "gemm_tile.glsl"

@@ -64,19 +64,20 @@ struct RealTable {
 };
 
 // The kernel and tile of gemm_tile.glsl (gemm_bias_act, conv2d): BM × BN outputs per
-// workgroup, TM × TN per invocation, K in BK-deep slabs (shared-memory kernel); spec constants
-// 2..7 of both shaders.
+// workgroup, TM × TN per invocation, K in BK-deep slabs (shared-memory kernel), the subgroup size
+// (subgroup kernel); spec constants 2..8 of both shaders.
 struct GemmTile {
   bool lanes;
-  uint32_t bm, bn, bk, tm, tn;
+  uint32_t bm, bn, bk, tm, tn, sg = 1;
   uint32_t wg() const { return (bm / tm) * (bn / tn); }
   Shader shader(Shader shared_tile, Shader subgroup) const {
     return lanes ? subgroup : shared_tile;
   }
-  // spec constants: `first` (constant 1), the tile, whether K % 4 = 0, then `more` (8, ...)
+  // spec constants: `first` (constant 1), the tile, whether K % 4 = 0, the subgroup size, then
+  // `more` (9, ...)
   std::vector<uint32_t> spec(uint32_t first, int64_t k,
                              std::initializer_list<uint32_t> more = {}) const {
-    std::vector<uint32_t> v{first, bm, bn, bk, tm, tn, k % 4 == 0 ? 1u : 0u};
+    std::vector<uint32_t> v{first, bm, bn, bk, tm, tn, k % 4 == 0 ? 1u : 0u, sg};
     v.insert(v.end(), more);
     return v;
   }
@@ -120,7 +121,7 @@ struct VulkanBackend::Impl {
   static constexpr uint32_t kLanesWg = 64;
   GemmTile gemm_tile() const {
     if (gemm_lanes)
-      return {true, 16, 2 * kLanesWg, 0, 16, 2};
+      return {true, 16, 2 * kLanesWg, 0, 16, 2, dev->subgroup_size};
     // 256 invocations, or 128 (a 32 × 64 tile) where that is the limit (the spec's minimum)
     const VkPhysicalDeviceLimits& l = dev->props.limits;
     if (l.maxComputeWorkGroupInvocations < 256 || l.maxComputeWorkGroupSize[0] < 256)

@@ -37,6 +37,7 @@ void VulkanBackend::gemm_bias_act(Tensor& y, const Tensor& x, const Tensor& W, c
       const uint32_t texel = in % 4 == 0 ? 4 : 1;
       binds.push_back(as_texels(xbind, texel));
       binds.push_back(as_texels({wb, 0, static_cast<uint64_t>(W.size()) * 4}, texel));
+      binds.push_back(as_texels({bb, 0, static_cast<uint64_t>(out) * 4}, 1));
     }
     I.rec->dispatch(tile.shader(Shader::gemm_bias_act, Shader::gemm_bias_act_lanes),
                     tile.spec(static_cast<uint32_t>(act), in), binds, pc, sizeof pc,
@@ -182,9 +183,10 @@ void VulkanBackend::conv2d(Tensor& y, const Tensor& x, ImageShape s, const Tenso
                             {wb, 0, 0},
                             {bb, 0, bytes(cout)},
                             rb ? rows_of(*rb, r0, rc, cout) : Bind{bb, 0, bytes(cout)}};
-    if (tile.lanes) { // the subgroup kernel reads x and W as texels (W as float4s when K % 4 = 0)
+    if (tile.lanes) { // the subgroup kernel reads x, W and b as texels (W as float4s when K % 4 = 0)
       binds.push_back(as_texels(binds[1], 1));
       binds.push_back(as_texels({wb, 0, bytes(W.size())}, kk % 4 == 0 ? 4 : 1));
+      binds.push_back(as_texels({bb, 0, bytes(cout)}, 1));
     }
     I.rec->dispatch(tile.shader(Shader::conv2d, Shader::conv2d_lanes), spec, binds, pc, sizeof pc,
                     tile.invocations(cout, rc * ho * wo), tile.wg());
