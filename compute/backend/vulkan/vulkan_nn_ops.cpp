@@ -183,8 +183,8 @@ void VulkanBackend::conv2d(Tensor& y, const Tensor& x, ImageShape s, const Tenso
                             {wb, 0, 0},
                             {bb, 0, bytes(cout)},
                             rb ? rows_of(*rb, r0, rc, cout) : Bind{bb, 0, bytes(cout)}};
-    if (tile.lanes) { // the subgroup kernel reads x, W and b as texels (W as float4s when K % 4 =
-                      // 0)
+    // the subgroup kernel reads x, W and b as texels (W as float4s when K % 4 = 0)
+    if (tile.lanes) {
       binds.push_back(as_texels(binds[1], 1));
       binds.push_back(as_texels({wb, 0, bytes(W.size())}, kk % 4 == 0 ? 4 : 1));
       binds.push_back(as_texels({bb, 0, bytes(cout)}, 1));
