@@ -1,51 +1,37 @@
+// MainWindow: construction, the docks and their layout, and the wiring to the Session; the
+// actions, menus and export are in main_window_actions.cpp, the presets in main_window_presets.cpp.
 #include "main_window.hpp"
+#include "main_window_util.hpp"
 
-#include "charts.hpp"
 #include "component_form.hpp"
-#include "core/error.hpp"
-#include "core/file_io.hpp"
-#include "export.hpp"
-#include "io/npy.hpp"
 #include "io/preset.hpp"
 #include "io/preset_schema.hpp"
 #include "metric_labels.hpp"
-#include "panels.hpp"
+#include "model_panel.hpp"
+#include "nfe_curve.hpp"
+#include "particles_panel.hpp"
+#include "run_panel.hpp"
 #include "session.hpp"
+#include "sigma_chart.hpp"
+#include "step_chart.hpp"
+#include "time_bar.hpp"
 #include "trajectory_view.hpp"
 
-#include <QAction>
-#include <QApplication>
 #include <QCheckBox>
-#include <QClipboard>
-#include <QCloseEvent>
 #include <QComboBox>
-#include <QDir>
 #include <QDockWidget>
-#include <QDragEnterEvent>
-#include <QDropEvent>
 #include <QElapsedTimer>
-#include <QFileDialog>
-#include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
-#include <QMenu>
-#include <QMenuBar>
-#include <QMessageBox>
-#include <QMimeData>
-#include <QPushButton>
-#include <QRegularExpression>
 #include <QScrollArea>
 #include <QSettings>
 #include <QShortcut>
-#include <QSignalBlocker>
-#include <QSlider>
 #include <QStatusBar>
 #include <QTableWidget>
-#include <QToolBar>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -56,25 +42,15 @@ static void init_resources() {
 
 namespace itslab::gui {
 
+using main_window_util::kLayoutVersion;
+using main_window_util::preset_json;
 using nlohmann::json;
 
 namespace {
-constexpr int kLayoutVersion = 1;
-constexpr const char* kMime = "application/x-itslab-preset";
-
 QString fmt_ms(double ms) {
   return ms < 10     ? QString::number(ms, 'f', 2) + " ms"
          : ms < 1000 ? QString::number(ms, 'f', 1) + " ms"
                      : QString::number(ms / 1000, 'f', 2) + " s";
-}
-
-// A preset as the window applies it: without "metrics" when it named none (the model's
-// defaults then apply, which preset_to_json would write as an empty list).
-json preset_json(const Preset& p) {
-  json j = preset_to_json(p);
-  if (p.metrics_defaulted)
-    j.erase("metrics");
-  return j;
 }
 
 QGroupBox* group(const QString& title, const QString& tip, QWidget* content) {
@@ -376,188 +352,6 @@ void MainWindow::resetLayout() {
   resizeDocks({steps, nfe, met}, {250, 330, 140}, Qt::Vertical);
 }
 
-QAction* MainWindow::action(const QString& name) const {
-  return actions_.value(name);
-}
-
-void MainWindow::buildActions() {
-  auto make = [this](const QString& name, const QString& text, const QString& tip,
-                     QList<QKeySequence> keys, auto fn) {
-    auto* a = new QAction(text, this);
-    a->setObjectName(name);
-    a->setStatusTip(tip);
-    a->setToolTip(tip + (keys.isEmpty() ? QString() : " (" + keys.first().toString() + ")"));
-    a->setShortcuts(keys);
-    connect(a, &QAction::triggered, this, fn);
-    actions_[name] = a;
-    addAction(a);
-    return a;
-  };
-  auto std_keys = [](QKeySequence::StandardKey k, QKeySequence fallback) {
-    QList<QKeySequence> ks = QKeySequence::keyBindings(k);
-    if (ks.isEmpty())
-      ks = {fallback};
-    return ks;
-  };
-  auto* aNew = make("new", "New", "Start from the default preset",
-                    std_keys(QKeySequence::New, QKeySequence("Ctrl+N")), [this] { newPreset(); });
-  auto* aOpen = make("open", "Open…", "Open a preset file (.json, or a PNG exported by ITS Lab)",
-                     std_keys(QKeySequence::Open, QKeySequence("Ctrl+O")), [this] {
-                       const QString p = QFileDialog::getOpenFileName(
-                           this, "Open preset", QFileInfo(path_).absolutePath(),
-                           "Presets (*.json *.png);;All files (*)");
-                       if (!p.isEmpty())
-                         openPresetFile(p);
-                     });
-  auto saveAs = [this] {
-    QString p = QFileDialog::getSaveFileName(
-        this, "Save preset as", path_.isEmpty() ? name_->text() + ".itslab.json" : path_,
-        "Presets (*.json)");
-    if (!p.isEmpty())
-      savePresetTo(p);
-  };
-  auto* aSave = make("save", "Save", "Save the preset to its file",
-                     std_keys(QKeySequence::Save, QKeySequence("Ctrl+S")), [this, saveAs] {
-                       if (path_.isEmpty() || path_.endsWith(".png", Qt::CaseInsensitive))
-                         saveAs();
-                       else
-                         savePresetTo(path_);
-                     });
-  auto* aSaveAs = make("saveAs", "Save As…", "Save the preset to a new file",
-                       std_keys(QKeySequence::SaveAs, QKeySequence("Ctrl+Shift+S")), saveAs);
-  auto* aCopy = make("copyPreset", "Copy preset", "Copy the preset to the clipboard as JSON",
-                     {QKeySequence("Ctrl+Shift+C")}, [this] { copyPreset(); });
-  auto* aPaste = make("pastePreset", "Paste preset", "Open the preset (JSON) on the clipboard",
-                      {QKeySequence("Ctrl+Shift+V")}, [this] { pastePreset(); });
-  auto* aRerun =
-      make("rerun", "Re-run", "Run the experiment again now",
-           std_keys(QKeySequence::Refresh, QKeySequence("F5")), [this] { session_->rerun(); });
-  auto* aCancel = make("cancel", "Cancel", "Stop the run in progress", {QKeySequence("Ctrl+.")},
-                       [this] { session_->cancel(); });
-  auto* aSeed = make("seed", "New seed", "Draw a new random seed and run", {QKeySequence("Ctrl+D")},
-                     [this] { run_->rollSeed(); });
-  auto* aPlay = make("play", "Play / pause", "Play the denoising step by step",
-                     {QKeySequence("Ctrl+P")}, [this] { timeBar_->togglePlay(); });
-  auto* aSweep = make("sweep", "Run sweep", "Run the quality-vs-NFE sweep in the background",
-                      {QKeySequence("Ctrl+R")}, [this] { session_->startSweep(nfe_->request()); });
-  auto* aQuit = make("quit", "Quit", "Quit ITS Lab",
-                     std_keys(QKeySequence::Quit, QKeySequence("Ctrl+Q")), [this] { close(); });
-  auto* aExportView =
-      make("exportView", "Export view as PNG…", "Save the view as a PNG image",
-           {QKeySequence("Ctrl+E")}, [this] { exportDialog(view_, "view", "png"); });
-  auto* aSamples = make("exportSamples", "Export samples (.npy)…", "Save the final samples [n, d]",
-                        {QKeySequence("Ctrl+Shift+E")}, [this] {
-                          const QString p = QFileDialog::getSaveFileName(
-                              this, "Export samples", "samples.npy", "NumPy (*.npy)");
-                          if (!p.isEmpty())
-                            exportSamples(p);
-                        });
-  auto* aReset = make("resetLayout", "Reset layout", "Put every panel back where it started", {},
-                      [this] { resetLayout(); });
-  for (QAction* a : {aRerun, aCancel, aSeed, aPlay, aCopy, aPaste})
-    a->setShortcutContext(Qt::ApplicationShortcut);
-
-  QMenu* file = menuBar()->addMenu("&File");
-  file->addAction(aNew);
-  file->addAction(aOpen);
-  recentMenu_ = file->addMenu("Open recent");
-  recentMenu_->setObjectName("menu.recent");
-  connect(recentMenu_, &QMenu::aboutToShow, this, &MainWindow::rebuildRecentMenu);
-  QMenu* builtins = file->addMenu("Built-in presets");
-  rebuildBuiltinMenu(builtins);
-  file->addSeparator();
-  file->addAction(aSave);
-  file->addAction(aSaveAs);
-  file->addSeparator();
-  QMenu* exp = file->addMenu("Export");
-  exp->addAction(aExportView);
-  for (auto [w, what] : {std::pair<QWidget*, QString>{view_, "view"},
-                         {stepChart_, "per-step chart"},
-                         {nfe_->chart(), "quality-vs-NFE chart"},
-                         {sigmaChart_, "σ(t) chart"}}) {
-    QMenu* m = exp->addMenu(what[0].toUpper() + what.mid(1));
-    for (const char* s : {"png", "svg", "csv"}) {
-      const QString suffix(s);
-      m->addAction(suffix.toUpper() + "…", this,
-                   [this, w = w, what = what, suffix] { exportDialog(w, what, suffix); });
-    }
-  }
-  exp->addAction(aSamples);
-  file->addSeparator();
-  file->addAction(aQuit);
-  QMenu* edit = menuBar()->addMenu("&Edit");
-  edit->addAction(aCopy);
-  edit->addAction(aPaste);
-  QMenu* runMenu = menuBar()->addMenu("&Run");
-  for (QAction* a : {aRerun, aCancel, aSeed, aPlay, aSweep})
-    runMenu->addAction(a);
-  QMenu* viewMenu = menuBar()->addMenu("&View");
-  QMenu* panels = createPopupMenu();
-  panels->setTitle("Panels");
-  viewMenu->addMenu(panels);
-  viewMenu->addAction(aReset);
-  QMenu* help = menuBar()->addMenu("&Help");
-  help->addAction("Keyboard shortcuts", this, [this] {
-    QString s;
-    for (QAction* a : actions_)
-      if (!a->shortcut().isEmpty())
-        s += QString("<tr><td>%1</td><td>%2</td></tr>")
-                 .arg(a->shortcut().toString(QKeySequence::NativeText), a->text().remove("…"));
-    s += "<tr><td>Space / ← / → / Home / End</td><td>play, step, first, last (view "
-         "focused)</td></tr>";
-    QMessageBox::information(this, "Keyboard shortcuts", "<table>" + s + "</table>");
-  });
-
-  auto* tb = addToolBar("Preset");
-  tb->setObjectName("toolbar.preset");
-  tb->setToolButtonStyle(Qt::ToolButtonTextOnly);
-  tb->addAction(aNew);
-  tb->addAction(aOpen);
-  tb->addAction(aSave);
-  tb->addAction(aSaveAs);
-  auto* builtinButton = new QToolButton(tb);
-  builtinButton->setText("Presets ▾");
-  builtinButton->setObjectName("builtinPresets");
-  builtinButton->setToolTip("Open one of the built-in presets");
-  builtinButton->setPopupMode(QToolButton::InstantPopup);
-  auto* bm = new QMenu(builtinButton);
-  rebuildBuiltinMenu(bm);
-  builtinButton->setMenu(bm);
-  tb->addWidget(builtinButton);
-  tb->addSeparator();
-  tb->addAction(aCopy);
-  tb->addAction(aPaste);
-  tb->addSeparator();
-  tb->addAction(aRerun);
-  tb->addAction(aCancel);
-  tb->addAction(aSeed);
-}
-
-void MainWindow::rebuildBuiltinMenu(QMenu* menu) {
-  menu->clear();
-  for (const std::string& id : builtin_preset_ids()) {
-    const QString q = QString::fromStdString(id);
-    QString title = q;
-    try {
-      title = QString("%1 — %2").arg(q, QString::fromStdString(load_preset_ref(id).preset.name));
-    } catch (const std::exception&) {
-    }
-    menu->addAction(title, this, [this, q] { openBuiltin(q); });
-  }
-}
-
-void MainWindow::addExportActions(QWidget* w, const QString& what, bool csv) {
-  w->setContextMenuPolicy(Qt::ActionsContextMenu);
-  QStringList suffixes{"png", "svg"};
-  if (csv)
-    suffixes << "csv";
-  for (const QString& s : suffixes) {
-    auto* a = new QAction(QString("Export %1 as %2…").arg(what, s.toUpper()), w);
-    connect(a, &QAction::triggered, this, [this, w, what, s] { exportDialog(w, what, s); });
-    w->addAction(a);
-  }
-}
-
 // ---------------------------------------------------------------- session wiring
 
 void MainWindow::connectSession() {
@@ -683,355 +477,6 @@ void MainWindow::onStep(int frame) {
   view_->setStep(frame);
   stepChart_->setStep(frame);
   sigmaChart_->setStep(frame);
-}
-
-// ---------------------------------------------------------------- presets
-
-json MainWindow::currentJson() const {
-  json j = base_.is_object() ? base_ : json::object();
-  j["schema"] = kPresetSchema;
-  j["name"] = name_->text().toStdString();
-  const QString seed = run_->seedEdit()->text();
-  j["seed"] = seed.isEmpty() ? json("") : json(run_->seed());
-  j["model"] = model_->toJson();
-  j["process"] = process_->toJson();
-  j["schedule"] = schedule_->toJson();
-  j["solver"] = solver_->toJson();
-  const json g = guidance_->toJson();
-  if (g.value("type", std::string("none")) == "none")
-    j.erase("guidance");
-  else
-    j["guidance"] = g;
-  j["particles"] = particles_->toJson();
-  const json r = reward_->toJson();
-  if (r.value("type", std::string("none")) == "none")
-    j.erase("reward");
-  else
-    j["reward"] = r;
-  j["backend"] = run_->backend();
-  if (metricsDefault_)
-    j.erase("metrics");
-  else
-    j["metrics"] = run_->metrics();
-  return j;
-}
-
-void MainWindow::applyJson(const json& j, const QString& path, const QString& builtin) {
-  applying_ = true;
-  base_ = j;
-  name_->setText(QString::fromStdString(j.value("name", std::string("Untitled"))));
-  model_->setJson(j.value("model", json::object()));
-  process_->setJson(j.value("process", json::object()));
-  schedule_->setJson(j.value("schedule", json::object()));
-  solver_->setJson(j.value("solver", json::object()));
-  guidance_->setJson(j.contains("guidance") ? j["guidance"] : json{{"type", "none"}});
-  particles_->setJson(j.value("particles", json::object()));
-  reward_->setJson(j.contains("reward") ? j["reward"] : json{{"type", "none"}});
-  run_->setSeed(j.value("seed", uint64_t{0}));
-  run_->setBackend(j.value("backend", std::string("auto")));
-  run_->setMetrics(j.value("metrics", json::array()));
-  metricsDefault_ = !j.contains("metrics");
-  applying_ = false;
-  path_ = path;
-  builtin_ = builtin;
-  messageBar_->hide();
-  view_->resetView();
-  session_->setPresetJson(currentJson(), false);
-  setModified(false);
-  if (!path.isEmpty())
-    addRecent(path);
-}
-
-bool MainWindow::applyPresetText(const QString& text, const QString& origin, const QString& path) {
-  try {
-    const PresetLoad l = parse_preset(text.toStdString(), origin.toStdString());
-    applyJson(preset_json(l.preset), path, {});
-    if (!l.warnings.empty()) {
-      QStringList w;
-      for (const auto& s : l.warnings)
-        w << QString::fromStdString(s);
-      showMessage(origin + ": " + w.join("; "), false);
-    }
-    return true;
-  } catch (const std::exception& e) {
-    showMessage(QString::fromStdString(e.what()));
-    return false;
-  }
-}
-
-bool MainWindow::openBuiltin(const QString& id) {
-  try {
-    const PresetLoad l = load_preset_ref(id.toStdString());
-    applyJson(preset_json(l.preset), {}, id);
-    return true;
-  } catch (const std::exception& e) {
-    showMessage(QString::fromStdString(e.what()));
-    return false;
-  }
-}
-
-bool MainWindow::openPresetFile(const QString& path) {
-  QString text;
-  if (path.endsWith(".png", Qt::CaseInsensitive)) {
-    text = preset_from_png(path);
-    if (text.isEmpty()) {
-      showMessage(path + ": this image carries no ITS Lab preset");
-      return false;
-    }
-  } else {
-    try {
-      text = QString::fromStdString(read_file(path.toStdString()));
-    } catch (const std::exception& e) {
-      showMessage(QString::fromStdString(e.what()));
-      return false;
-    }
-  }
-  return applyPresetText(text, path, path);
-}
-
-void MainWindow::newPreset() {
-  openBuiltin("default");
-}
-
-bool MainWindow::savePresetTo(const QString& path) {
-  if (!session_->isValid()) {
-    showMessage("The preset has invalid fields (in red); fix them before saving.");
-    return false;
-  }
-  try {
-    save_preset(session_->preset(), path.toStdString());
-  } catch (const std::exception& e) {
-    showMessage(QString::fromStdString(e.what()));
-    return false;
-  }
-  path_ = path;
-  builtin_.clear();
-  setModified(false);
-  addRecent(path);
-  statusBar()->showMessage("Saved " + path, 3000);
-  return true;
-}
-
-void MainWindow::copyPreset() {
-  const QString text = session_->isValid()
-                           ? QString::fromStdString(preset_to_string(session_->preset()))
-                           : QString::fromStdString(currentJson().dump(2));
-  auto* md = new QMimeData();
-  md->setData(kMime, text.toUtf8());
-  md->setText(text);
-  QGuiApplication::clipboard()->setMimeData(md);
-  statusBar()->showMessage("Preset copied to the clipboard", 3000);
-}
-
-bool MainWindow::pastePreset() {
-  const QMimeData* md = QGuiApplication::clipboard()->mimeData();
-  QString text;
-  if (md && md->hasFormat(kMime))
-    text = QString::fromUtf8(md->data(kMime));
-  else if (md)
-    text = md->text();
-  if (text.trimmed().isEmpty()) {
-    showMessage("The clipboard holds no preset");
-    return false;
-  }
-  if (!applyPresetText(text, "clipboard"))
-    return false;
-  setModified(true);
-  return true;
-}
-
-void MainWindow::onEdited(bool continuous) {
-  if (applying_)
-    return;
-  setModified(true);
-  session_->setPresetJson(currentJson(), continuous);
-}
-
-void MainWindow::showErrors(const QMap<QString, QString>& errors) {
-  model_->setErrors(errors);
-  QMap<QString, QString> rest = errors;
-  for (ComponentForm* f : {process_, schedule_, solver_, guidance_, reward_})
-    f->setErrors(errors);
-  particles_->setErrors(errors);
-  run_->setErrors(errors);
-  // what no panel shows goes to the message bar
-  static const QStringList shown = {"model",     "process", "schedule", "solver",  "guidance",
-                                    "particles", "reward",  "seed",     "backend", "metrics"};
-  QStringList lines;
-  for (auto it = errors.begin(); it != errors.end(); ++it) {
-    const QString head = it.key().section('.', 0, 0).section('[', 0, 0);
-    if (it.key().isEmpty() || !shown.contains(head))
-      lines << (it.key().isEmpty() ? it.value() : it.key() + ": " + it.value());
-  }
-  if (!lines.isEmpty())
-    showMessage(lines.join("\n"));
-  else if (errors.isEmpty() && message_->property("fromErrors").toBool())
-    messageBar_->hide();
-  message_->setProperty("fromErrors", !lines.isEmpty());
-}
-
-void MainWindow::showMessage(const QString& text, bool error) {
-  message_->setText(text);
-  message_->setProperty("fromErrors", false);
-  messageBar_->setStyleSheet(
-      error ? "#messagebar { background: #ffebee; border: 1px solid #e57373; }"
-            : "#messagebar { background: #fff8e1; border: 1px solid #ffca28; }");
-  messageBar_->show();
-}
-
-QString MainWindow::messageText() const {
-  return messageBar_->isVisible() ? message_->text() : QString();
-}
-
-void MainWindow::setModified(bool m) {
-  modified_ = m;
-  setWindowModified(m);
-  updateTitle();
-}
-
-void MainWindow::updateTitle() {
-  const QString where = !path_.isEmpty()      ? QFileInfo(path_).fileName()
-                        : !builtin_.isEmpty() ? "built-in " + builtin_
-                                              : QString("unsaved");
-  setWindowTitle(QString("%1 (%2)[*] — ITS Lab").arg(name_->text(), where));
-}
-
-// ---------------------------------------------------------------- recent files, drops
-
-QStringList MainWindow::recentFiles() const {
-  if (!options_.useSettings)
-    return property("recent").toStringList();
-  return QSettings().value("recent/presets").toStringList();
-}
-
-void MainWindow::addRecent(const QString& path) {
-  const QFileInfo fi(path);
-  const QString p = fi.exists() ? fi.canonicalFilePath() : fi.absoluteFilePath();
-  QStringList r = recentFiles();
-  r.removeAll(p);
-  r.prepend(p);
-  while (r.size() > 10)
-    r.removeLast();
-  if (options_.useSettings)
-    QSettings().setValue("recent/presets", r);
-  else
-    setProperty("recent", r);
-}
-
-void MainWindow::rebuildRecentMenu() {
-  recentMenu_->clear();
-  for (const QString& p : recentFiles())
-    if (QFileInfo::exists(p))
-      recentMenu_->addAction(QFileInfo(p).fileName() + "  —  " + QFileInfo(p).absolutePath(), this,
-                             [this, p] { openPresetFile(p); });
-  if (recentMenu_->isEmpty())
-    recentMenu_->addAction("(none)")->setEnabled(false);
-}
-
-void MainWindow::dragEnterEvent(QDragEnterEvent* e) {
-  if (e->mimeData()->hasUrls())
-    for (const QUrl& u : e->mimeData()->urls())
-      if (u.isLocalFile() && (u.toLocalFile().endsWith(".json", Qt::CaseInsensitive) ||
-                              u.toLocalFile().endsWith(".png", Qt::CaseInsensitive))) {
-        e->acceptProposedAction();
-        return;
-      }
-  if (e->mimeData()->hasFormat(kMime)) {
-    e->acceptProposedAction();
-    return;
-  }
-  e->ignore();
-}
-
-void MainWindow::dropEvent(QDropEvent* e) {
-  if (e->mimeData()->hasFormat(kMime)) {
-    applyPresetText(QString::fromUtf8(e->mimeData()->data(kMime)), "drop");
-    setModified(true);
-    e->acceptProposedAction();
-    return;
-  }
-  for (const QUrl& u : e->mimeData()->urls())
-    if (u.isLocalFile()) {
-      openPresetFile(u.toLocalFile());
-      e->acceptProposedAction();
-      return;
-    }
-}
-
-void MainWindow::closeEvent(QCloseEvent* e) {
-  if (options_.useSettings) {
-    QSettings s;
-    s.setValue("MainWindow/geometry", saveGeometry());
-    s.setValue("MainWindow/state", saveState(kLayoutVersion));
-    s.setValue("session/lastPreset", QString::fromStdString(currentJson().dump()));
-    s.setValue("session/lastPath", path_);
-    s.setValue("session/lastBuiltin", builtin_);
-    s.setValue("session/modified", modified_);
-    s.setValue("view/density", densityMode_->currentIndex());
-    s.setValue("view/colorBy", colorBy_->currentIndex());
-    s.setValue("view/paths", showPaths_->isChecked());
-    s.setValue("view/particles", showParticles_->isChecked());
-  }
-  e->accept();
-}
-
-// ---------------------------------------------------------------- export
-
-void MainWindow::exportDialog(QWidget* w, const QString& what, const QString& suffix) {
-  QString dir = options_.useSettings ? QSettings().value("export/lastDir").toString() : QString();
-  QString base = what;
-  base.replace(QRegularExpression("[^A-Za-z0-9]+"), "-");
-  const QString p =
-      QFileDialog::getSaveFileName(this, "Export " + what, QDir(dir).filePath(base + "." + suffix),
-                                   suffix.toUpper() + " (*." + suffix + ")");
-  if (p.isEmpty())
-    return;
-  if (options_.useSettings)
-    QSettings().setValue("export/lastDir", QFileInfo(p).absolutePath());
-  exportWidget(w, p);
-}
-
-bool MainWindow::exportWidget(QWidget* w, const QString& path) {
-  QString err;
-  bool ok = false;
-  const QString preset = QString::fromStdString(currentJson().dump());
-  if (path.endsWith(".png", Qt::CaseInsensitive)) {
-    ok = export_png(w, path, preset, &err);
-  } else if (path.endsWith(".svg", Qt::CaseInsensitive)) {
-    ok = export_svg(w, path, windowTitle().remove("[*]"), &err);
-  } else if (path.endsWith(".csv", Qt::CaseInsensitive)) {
-    QString text;
-    if (auto* c = qobject_cast<DataChart*>(w))
-      text = c->csv();
-    else if (auto* v = qobject_cast<TrajectoryView*>(w))
-      text = v->csv();
-    ok = !text.isEmpty() && export_text(text, path, &err);
-    if (text.isEmpty())
-      err = "nothing to export yet";
-  } else {
-    err = path + ": unknown format (use .png, .svg or .csv)";
-  }
-  if (!ok)
-    showMessage("Export failed: " + err);
-  else
-    statusBar()->showMessage("Exported " + path, 3000);
-  return ok;
-}
-
-bool MainWindow::exportSamples(const QString& path) {
-  const OutputPtr o = session_->output();
-  if (!o) {
-    showMessage("No samples yet: the run has not finished");
-    return false;
-  }
-  try {
-    write_npy(path.toStdString(), o->samples.data(), o->samples.rows(), o->samples.cols());
-    statusBar()->showMessage("Exported " + path, 3000);
-    return true;
-  } catch (const std::exception& e) {
-    showMessage(QString::fromStdString(e.what()));
-    return false;
-  }
 }
 
 bool MainWindow::isSettled() const {

@@ -1,11 +1,12 @@
 #include "measure.hpp"
 
-#include "charts.hpp"
 #include "export.hpp"
 #include "main_window.hpp"
-#include "panels.hpp"
+#include "nfe_curve.hpp"
+#include "particles_panel.hpp"
 #include "session.hpp"
-#include "trajectory_view.hpp"
+#include "step_chart.hpp"
+#include "time_bar.hpp"
 
 #include <QApplication>
 #include <QElapsedTimer>

@@ -1,7 +1,8 @@
 // Every built-in preset opens in the window, runs, and fills the view and the charts.
-#include "charts.hpp"
 #include "gui_test_util.hpp"
 #include "io/preset.hpp"
+#include "sigma_chart.hpp"
+#include "step_chart.hpp"
 #include "trajectory_view.hpp"
 
 #include <QTableWidget>

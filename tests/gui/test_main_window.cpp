@@ -1,11 +1,13 @@
 // The window as a user drives it: every built-in preset runs and fills the charts; controls
 // changed programmatically re-run; invalid combinations are explained inline; presets survive
 // save → open and the clipboard exactly, samples included; a bad file changes nothing.
-#include "charts.hpp"
 #include "component_form.hpp"
 #include "gui_test_util.hpp"
 #include "io/preset.hpp"
-#include "panels.hpp"
+#include "model_panel.hpp"
+#include "particles_panel.hpp"
+#include "run_panel.hpp"
+#include "time_bar.hpp"
 #include "trajectory_view.hpp"
 
 #include <QClipboard>

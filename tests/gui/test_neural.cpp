@@ -2,13 +2,16 @@
 // steps so the U-Net stays quick on two cores), the Model panel lists the bundled networks and
 // builds "nn/<id>" presets, broken model folders are refused inline without changing anything,
 // image networks fill the image grid, and fid is labelled as classifier features and swept.
-#include "charts.hpp"
 #include "component_form.hpp"
 #include "gui_test_util.hpp"
 #include "io/preset.hpp"
 #include "metric_labels.hpp"
 #include "model/neural_model.hpp"
-#include "panels.hpp"
+#include "model_panel.hpp"
+#include "nfe_curve.hpp"
+#include "particles_panel.hpp"
+#include "run_panel.hpp"
+#include "time_bar.hpp"
 #include "trajectory_view.hpp"
 
 #include <QCheckBox>

@@ -2,11 +2,13 @@
 // the step chart shows ESS, rewards and resamplings from the run, particles are coloured by
 // log-weight, the genealogy toggle draws lines to ancestors after a resampling, bad
 // parameters are explained inline, and a particle preset survives save → open exactly.
-#include "charts.hpp"
 #include "component_form.hpp"
 #include "gui_test_util.hpp"
 #include "io/preset.hpp"
-#include "panels.hpp"
+#include "nfe_curve.hpp"
+#include "particles_panel.hpp"
+#include "step_chart.hpp"
+#include "time_bar.hpp"
 #include "trajectory_view.hpp"
 
 #include <QCheckBox>

@@ -1,11 +1,13 @@
 // The Session's guarantees (one run per burst of edits, stale runs dropped, throttled frames,
 // cancellable sweeps) and the window's exports.
-#include "charts.hpp"
 #include "component_form.hpp"
 #include "export.hpp"
 #include "gui_test_util.hpp"
 #include "io/npy.hpp"
 #include "io/preset.hpp"
+#include "nfe_curve.hpp"
+#include "sigma_chart.hpp"
+#include "step_chart.hpp"
 #include "trajectory_view.hpp"
 
 #include <QDockWidget>

@@ -1,85 +1,25 @@
 #pragma once
+// The quality-versus-NFE chart (NfeCurveChart) and its panel of sweep controls (NfeCurvePanel).
+#include "data_chart.hpp"
 #include "run_data.hpp"
 
-#include <QChartView>
-#include <QMap>
 #include <QWidget>
+#include <map>
+#include <string>
+#include <vector>
 
-class QAreaSeries;
-class QGraphicsLineItem;
+class QComboBox;
 class QGraphicsSimpleTextItem;
+class QLabel;
+class QLineEdit;
 class QLineSeries;
 class QLogValueAxis;
-class QScatterSeries;
-class QValueAxis;
-class QComboBox;
-class QLineEdit;
 class QProgressBar;
 class QPushButton;
+class QScatterSeries;
 class QSpinBox;
-class QToolButton;
-class QLabel;
 
 namespace itslab::gui {
-
-// Shared by the charts: export of the data behind them.
-class DataChart : public QChartView {
-  Q_OBJECT
-public:
-  using QChartView::QChartView;
-  virtual QString csv() const = 0;
-  // Series with at least one point (tests check that a chart drew something).
-  int seriesWithData() const;
-};
-
-// Per-step diagnostics of the run: ESS/N, reward mean ± std and log-weight spread when the
-// particle method carries weights or rewards; otherwise the RMS radius of the particle cloud
-// (log axis) and the note "no weights (independent particles)". A line marks the shown step.
-class StepChart : public DataChart {
-  Q_OBJECT
-public:
-  explicit StepChart(QWidget* parent = nullptr);
-  void setFrames(const FrameList& frames, int steps);
-  void setStep(int frame);
-  QString csv() const override;
-  bool showsWeights() const { return weights_; }
-  int essPoints() const;
-  int resamplingMarkers() const;
-  int rewardMaxPoints() const;
-  int generationShown() const { return generation_; }
-  void setGeneration(int g) { generation_ = g; }
-
-private:
-  void placeMarker();
-  FrameList frames_;
-  int steps_ = 0, step_ = 0, generation_ = 0;
-  bool weights_ = false, rewards_ = false;
-  QValueAxis *axX_, *axEss_, *axVal_;
-  QLogValueAxis* axRad_;
-  QLineSeries *ess_, *rewardMean_, *rewardHi_, *rewardLo_, *rewardMax_, *logw_, *radius_;
-  QScatterSeries* resampled_;
-  QAreaSeries* rewardBand_;
-  QGraphicsLineItem* marker_;
-  QGraphicsSimpleTextItem* note_;
-};
-
-// σ(t) of the process (σ = σ/α of x_t = αx0 + σε, log axis) with the schedule's nodes as markers
-// and the shown step highlighted.
-class SigmaChart : public DataChart {
-  Q_OBJECT
-public:
-  explicit SigmaChart(QWidget* parent = nullptr);
-  void setSetup(const SetupPtr& setup);
-  void setStep(int frame);
-  QString csv() const override;
-
-private:
-  SetupPtr setup_;
-  QValueAxis* axT_;
-  QLogValueAxis* axS_;
-  QLineSeries* curve_;
-  QScatterSeries *nodes_, *current_;
-};
 
 // Quality versus NFE for several solvers on log–log axes, from a background sweep, with the
 // current run as a marked point.

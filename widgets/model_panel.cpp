@@ -1,73 +1,32 @@
-#include "panels.hpp"
+// ModelPanel: the model picker, the mixture and model-folder loaders and the class.
+#include "model_panel.hpp"
 
-#include "component_form.hpp"
-#include "metric_labels.hpp"
+#include "form_helpers.hpp"
 
-#include "backend/backend.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
-#include "io/preset_schema.hpp"
 #include "model/gaussian_mixture.hpp"
 #include "model/neural_model.hpp"
 
-#include <QCheckBox>
 #include <QComboBox>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
-#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
-#include <QLineEdit>
 #include <QMenu>
-#include <QRandomGenerator>
-#include <QRegularExpressionValidator>
 #include <QSignalBlocker>
-#include <QSlider>
-#include <QSpinBox>
 #include <QStandardItemModel>
 #include <QToolButton>
-#include <QVBoxLayout>
 #include <algorithm>
-#include <cmath>
 
 namespace itslab::gui {
 
+using form_helpers::has_prefix;
+using form_helpers::mark;
 using nlohmann::json;
 
-class ErrorLabel : public QLabel {
-public:
-  explicit ErrorLabel(QWidget* parent) : QLabel(parent) {
-    setWordWrap(true);
-    setStyleSheet("color: #c62828;");
-    hide();
-  }
-  // Every message whose path starts with one of the prefixes.
-  void show_for(const QMap<QString, QString>& errors, const QStringList& prefixes) {
-    QStringList lines;
-    for (auto it = errors.begin(); it != errors.end(); ++it)
-      for (const QString& p : prefixes)
-        if (it.key() == p || it.key().startsWith(p + ".") || it.key().startsWith(p + "[")) {
-          lines << (it.key() + ": " + it.value());
-          break;
-        }
-    setText(lines.join("\n"));
-    setVisible(!lines.isEmpty());
-  }
-};
-
 namespace {
-void mark(QWidget* w, bool bad) {
-  w->setStyleSheet(bad ? QString("%1 { border: 1px solid #c62828; background: #ffebee; }")
-                             .arg(w->metaObject()->className())
-                       : QString());
-}
-bool has_prefix(const QMap<QString, QString>& errors, const QString& p) {
-  for (auto it = errors.begin(); it != errors.end(); ++it)
-    if (it.key() == p || it.key().startsWith(p + ".") || it.key().startsWith(p + "["))
-      return true;
-  return false;
-}
 constexpr const char* kInline = "inline mixture (from file)";
 constexpr const char* kFolder = "__path__";
 
@@ -111,8 +70,6 @@ QString network_tooltip(const ModelConfig& c, const QString& folder) {
            QString::fromStdString(to_string(c.prediction)), classes, folder);
 }
 } // namespace
-
-// ---------------------------------------------------------------- ModelPanel
 
 ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
   setObjectName("panel.model");
@@ -421,242 +378,6 @@ void ModelPanel::setErrors(const QMap<QString, QString>& errors) {
   mark(model_, has_prefix(errors, "model.builtin") || has_prefix(errors, "model.gmm") ||
                    has_prefix(errors, "model.path") || errors.contains("model"));
   mark(class_, has_prefix(errors, "model.class") || errors.contains("guidance"));
-}
-
-// ---------------------------------------------------------------- ParticlesPanel
-
-int ParticlesPanel::sliderPosition(int64_t count) {
-  return static_cast<int>(
-      std::lround(100.0 * std::log10(static_cast<double>(std::max<int64_t>(count, 1)))));
-}
-int64_t ParticlesPanel::countAt(int position) {
-  return std::llround(std::pow(10.0, position / 100.0));
-}
-
-ParticlesPanel::ParticlesPanel(QWidget* parent) : QWidget(parent) {
-  setObjectName("panel.particles");
-  auto* form = new QFormLayout(this);
-  form->setContentsMargins(0, 0, 0, 0);
-  auto* row = new QHBoxLayout();
-  slider_ = new QSlider(Qt::Horizontal, this);
-  slider_->setObjectName("count_slider");
-  slider_->setRange(0, 600);
-  slider_->setPageStep(10);
-  slider_->setToolTip("Particle count N on a log scale: N = 10^(position/100), 1 … 1 000 000. "
-                      "Each particle is one sample x_T = prior_scale·z, z ~ N(0, I), integrated "
-                      "to t = 0; particle i gets the same noise whatever N is.");
-  count_ = new QSpinBox(this);
-  count_->setObjectName("count");
-  count_->setRange(1, 1 << 24);
-  count_->setKeyboardTracking(false);
-  count_->setToolTip("Exact particle count N (1 … 16 777 216); the slider covers 1 … 10⁶");
-  row->addWidget(slider_, 1);
-  row->addWidget(count_);
-  form->addRow("count", row);
-  method_ = new ComponentForm("particles", particle_method_specs(), this);
-  method_->typeBox()->setObjectName("method");
-  method_->typeBox()->setToolTip(
-      "Particle method: independent runs (ESS = N), best-of-N, search over initial noises, or "
-      "sequential Monte Carlo (FK steering, FK correctors) with weights and resampling");
-  form->addRow("method", method_);
-  budget_ = new QLabel("–", this);
-  budget_->setObjectName("budget");
-  budget_->setToolTip("Compute budget of the last run scaled to this N: N × model evaluations "
-                      "per particle (steps × NFE per step × search iterations, ×2 with CFG)");
-  form->addRow("budget", budget_);
-  error_ = new ErrorLabel(this);
-  form->addRow(error_);
-  connect(slider_, &QSlider::valueChanged, this, [this](int v) {
-    {
-      const QSignalBlocker b(count_);
-      count_->setValue(static_cast<int>(countAt(v)));
-    }
-    emit edited(slider_->isSliderDown());
-  });
-  connect(slider_, &QSlider::sliderReleased, this, [this] { emit edited(false); });
-  connect(count_, &QSpinBox::valueChanged, this, [this](int v) {
-    {
-      const QSignalBlocker b(slider_);
-      slider_->setValue(sliderPosition(v));
-    }
-    updateBudget();
-    emit edited(false);
-  });
-  connect(method_, &ComponentForm::edited, this, &ParticlesPanel::edited);
-}
-
-void ParticlesPanel::setJson(const json& p) {
-  const json in = p.is_object() ? p : json::object();
-  const int64_t n = in.value("count", int64_t{4096});
-  {
-    const QSignalBlocker b1(slider_), b2(count_);
-    count_->setValue(static_cast<int>(std::clamp<int64_t>(n, 1, 1 << 24)));
-    slider_->setValue(sliderPosition(n));
-  }
-  json m = in;
-  m.erase("count");
-  m.erase("method");
-  m["type"] =
-      in.contains("method") && in["method"].is_string() ? in["method"] : json("independent");
-  method_->setJson(m);
-  updateBudget();
-  setErrors({});
-}
-
-json ParticlesPanel::toJson() const {
-  json p = method_->toJson();
-  const json type = p.value("type", json("independent"));
-  p.erase("type");
-  // the preset omits the method of plain independent particles
-  if (type != "independent")
-    p["method"] = type;
-  p["count"] = count_->value();
-  return p;
-}
-
-void ParticlesPanel::setNfePerParticle(double nfe) {
-  nfePerParticle_ = nfe;
-  updateBudget();
-}
-
-void ParticlesPanel::updateBudget() {
-  if (nfePerParticle_ <= 0) {
-    budget_->setText("– (after the first run)");
-    return;
-  }
-  const double total = nfePerParticle_ * count_->value();
-  budget_->setText(QString("%1 NFE = %2 × %3 per particle")
-                       .arg(total, 0, 'f', 0)
-                       .arg(count_->value())
-                       .arg(nfePerParticle_, 0, 'g', 6));
-}
-
-void ParticlesPanel::setErrors(const QMap<QString, QString>& errors) {
-  // the engine names the form's type "particles.method"; the form shows it as a section error
-  QMap<QString, QString> form = errors;
-  if (form.contains("particles.method"))
-    form["particles"] = "particles.method: " + form.take("particles.method");
-  form.remove("particles.count");
-  method_->setErrors(form);
-  QMap<QString, QString> count;
-  if (errors.contains("particles.count"))
-    count["particles.count"] = errors["particles.count"];
-  error_->show_for(count, {"particles"});
-  mark(count_, !count.isEmpty());
-}
-
-// ---------------------------------------------------------------- RunPanel
-
-RunPanel::RunPanel(QWidget* parent) : QWidget(parent) {
-  setObjectName("panel.run");
-  auto* form = new QFormLayout(this);
-  form->setContentsMargins(0, 0, 0, 0);
-  auto* row = new QHBoxLayout();
-  seed_ = new QLineEdit(this);
-  seed_->setObjectName("seed");
-  seed_->setValidator(new QRegularExpressionValidator(QRegularExpression("[0-9]{1,20}"), seed_));
-  seed_->setToolTip("Seed of the Philox4x32-10 noise, keyed by (seed, stream, step, particle, "
-                    "dimension): the same seed reproduces the same samples exactly");
-  dice_ = new QToolButton(this);
-  dice_->setObjectName("dice");
-  dice_->setText("⚄");
-  dice_->setToolTip("New random seed (Ctrl+D)");
-  row->addWidget(seed_, 1);
-  row->addWidget(dice_);
-  form->addRow("seed", row);
-  backend_ = new QComboBox(this);
-  backend_->setObjectName("backend");
-  for (const std::string& b : backend_names())
-    backend_->addItem(QString::fromStdString(b));
-  backend_->setToolTip("Where the array operations run: cpu (Eigen + OpenMP), a GPU backend when "
-                       "built and available, or auto (the best available)");
-  form->addRow("backend", backend_);
-  device_ = new QLabel("–", this);
-  device_->setWordWrap(true);
-  device_->setStyleSheet("color: palette(mid); font-size: small;");
-  form->addRow("device", device_);
-  auto* grid = new QGridLayout();
-  int i = 0;
-  for (const std::string& m : metric_names()) {
-    auto* c = new QCheckBox(metric_label(m), this);
-    c->setObjectName("metric." + QString::fromStdString(m));
-    c->setToolTip(metric_tooltip(m));
-    // a long label (the classifier metrics) takes a row of its own
-    const bool wide = c->text().size() > 18;
-    if (wide && i % 2)
-      ++i;
-    grid->addWidget(c, i / 2, i % 2, 1, wide ? 2 : 1);
-    i += wide ? 2 : 1;
-    metrics_[m] = c;
-    connect(c, &QCheckBox::toggled, this, [this] {
-      emit metricsEdited();
-      emit edited(false);
-    });
-  }
-  form->addRow("metrics", grid);
-  error_ = new ErrorLabel(this);
-  form->addRow(error_);
-  connect(seed_, &QLineEdit::textEdited, this, [this] { emit edited(true); });
-  connect(dice_, &QToolButton::clicked, this, &RunPanel::rollSeed);
-  connect(backend_, &QComboBox::currentIndexChanged, this, [this] { emit edited(false); });
-}
-
-void RunPanel::rollSeed() {
-  seed_->setText(QString::number(QRandomGenerator::global()->bounded(1u << 30)));
-  emit edited(false);
-}
-
-void RunPanel::setSeed(uint64_t seed) {
-  seed_->setText(QString::number(seed));
-}
-uint64_t RunPanel::seed() const {
-  return seed_->text().toULongLong();
-}
-void RunPanel::setBackend(const std::string& name) {
-  const QSignalBlocker b(backend_);
-  int idx = backend_->findText(QString::fromStdString(name));
-  if (idx < 0) {
-    backend_->addItem(QString::fromStdString(name));
-    idx = backend_->count() - 1;
-  }
-  backend_->setCurrentIndex(idx);
-}
-std::string RunPanel::backend() const {
-  return backend_->currentText().toStdString();
-}
-void RunPanel::setMetrics(const json& names) {
-  order_.clear();
-  if (names.is_array())
-    for (const json& n : names)
-      if (n.is_string())
-        order_.push_back(n.get<std::string>());
-  for (auto& [m, box] : metrics_) {
-    const QSignalBlocker b(box);
-    bool on = false;
-    if (names.is_array())
-      for (const json& n : names)
-        on = on || (n.is_string() && n.get<std::string>() == m);
-    box->setChecked(on);
-  }
-}
-json RunPanel::metrics() const {
-  // the loaded order first, so a preset is written back as it was read
-  json a = json::array();
-  for (const std::string& m : order_)
-    if (auto it = metrics_.find(m); it != metrics_.end() && it->second->isChecked())
-      a.push_back(m);
-  for (const std::string& m : metric_names())
-    if (metrics_.at(m)->isChecked() && std::find(order_.begin(), order_.end(), m) == order_.end())
-      a.push_back(m);
-  return a;
-}
-void RunPanel::setDevice(const QString& text) {
-  device_->setText(text);
-}
-void RunPanel::setErrors(const QMap<QString, QString>& errors) {
-  error_->show_for(errors, {"seed", "backend", "metrics"});
-  mark(seed_, has_prefix(errors, "seed"));
-  mark(backend_, has_prefix(errors, "backend"));
 }
 
 } // namespace itslab::gui

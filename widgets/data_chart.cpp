@@ -1,0 +1,52 @@
+// DataChart and the helpers shared by the charts.
+#include "data_chart.hpp"
+
+#include <QAreaSeries>
+#include <QChart>
+#include <QLegend>
+#include <QLineSeries>
+#include <QXYSeries>
+#include <cmath>
+
+namespace itslab::gui {
+
+namespace chart_helpers {
+
+QChart* make_chart() {
+  auto* c = new QChart();
+  c->setAnimationOptions(QChart::NoAnimation);
+  c->legend()->setAlignment(Qt::AlignBottom);
+  c->setMargins(QMargins(4, 4, 4, 4));
+  c->setBackgroundRoundness(0);
+  return c;
+}
+
+std::pair<double, double> log_range(double lo, double hi, double base) {
+  if (!(lo > 0) || !(hi > 0) || !std::isfinite(lo) || !std::isfinite(hi))
+    return {1, base};
+  double a = std::pow(base, std::floor(std::log(lo) / std::log(base) + 1e-9));
+  double b = std::pow(base, std::ceil(std::log(hi) / std::log(base) - 1e-9));
+  if (b <= a)
+    b = a * base;
+  return {a, b};
+}
+
+QString num(double v, int digits) {
+  return QString::number(v, 'g', digits);
+}
+
+} // namespace chart_helpers
+
+int DataChart::seriesWithData() const {
+  int n = 0;
+  for (QAbstractSeries* s : chart()->series()) {
+    if (auto* xy = qobject_cast<QXYSeries*>(s); xy && xy->isVisible() && xy->count() > 0)
+      ++n;
+    else if (auto* a = qobject_cast<QAreaSeries*>(s);
+             a && a->isVisible() && a->upperSeries() && a->upperSeries()->count() > 0)
+      ++n;
+  }
+  return n;
+}
+
+} // namespace itslab::gui
