@@ -39,4 +39,15 @@ float load_m(uint o) { return texelFetch(bias_texel, int(o)).x; }
 float load_m(uint o) { return bias[o]; }
 #endif
 void store_c(uint o, uint r, float c, float b) { y[r * pc.out_dim + o] = activate(c + b); }
+#ifdef LANES
+// out_dim % 4 = 0: outputs o .. o + 3 of row r in one float4 store (a storage-buffer store is a
+// loop over the lanes, all components of a vector in one visit)
+#define HAS_STORE_C4
+layout(std430, binding = 0) writeonly buffer Y4 { vec4 y4[]; };
+layout(constant_id = 9) const bool STORE_C4 = false;
+void store_c4(uint o, uint r, vec4 c, vec4 b) {
+  const vec4 v = c + b;
+  y4[(r * pc.out_dim + o) / 4u] = vec4(activate(v.x), activate(v.y), activate(v.z), activate(v.w));
+}
+#endif
 #include "gemm_tile.glsl"

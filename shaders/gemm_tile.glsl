@@ -87,16 +87,26 @@ void main() {
   // the rows' epilogue values: lane l loads rows m0 + l, m0 + l + SG, ... and a shuffle hands each
   // row's value to every lane, where a storage-buffer load per row is a loop over the lanes (the
   // bench's 3×256 MLP: 6-9% less CPU time on lavapipe)
-  float mv[(TM + SG - 1u) / SG];
+  float mv[(TM + SG - 1u) / SG], bm[TM];
   for (uint r = 0u; r < (TM + SG - 1u) / SG; ++r) mv[r] = load_m(min(m0 + r * SG + lane, GEMM_M - 1u));
-  for (uint i = 0u; i < TM; ++i) {
-    const float bm = subgroupShuffle(mv[i / SG], i % SG);
-    if (m0 + i >= GEMM_M) break;
+  for (uint i = 0u; i < TM; ++i) bm[i] = subgroupShuffle(mv[i / SG], i % SG);
+#ifdef HAS_STORE_C4
+  if (STORE_C4) {
+    for (uint i = 0u; i < TM; i += 4u)
+      for (uint j = 0u; j < TN; ++j) {
+        const uint p = p0 + gl_LocalInvocationIndex + j * WG;
+        if (m0 + i < GEMM_M && p < GEMM_N)
+          store_c4(m0 + i, p, vec4(acc[i * TN + j], acc[(i + 1u) * TN + j], acc[(i + 2u) * TN + j], acc[(i + 3u) * TN + j]),
+                   vec4(bm[i], bm[i + 1u], bm[i + 2u], bm[i + 3u]));
+      }
+    return;
+  }
+#endif
+  for (uint i = 0u; i < TM; ++i)
     for (uint j = 0u; j < TN; ++j) {
       const uint p = p0 + gl_LocalInvocationIndex + j * WG;
-      if (p < GEMM_N) store_c(m0 + i, p, acc[i * TN + j], bm);
+      if (m0 + i < GEMM_M && p < GEMM_N) store_c(m0 + i, p, acc[i * TN + j], bm[i]);
     }
-  }
 }
 #else
 shared float As[BK * BM]; // As[kk·BM + mm] = A[m0 + mm, k0 + kk]

@@ -40,8 +40,8 @@ void VulkanBackend::gemm_bias_act(Tensor& y, const Tensor& x, const Tensor& W, c
       binds.push_back(as_texels({bb, 0, static_cast<uint64_t>(out) * 4}, 1));
     }
     I.rec->dispatch(tile.shader(Shader::gemm_bias_act, Shader::gemm_bias_act_lanes),
-                    tile.spec(static_cast<uint32_t>(act), in), binds, pc, sizeof pc,
-                    tile.invocations(out, rc), tile.wg());
+                    tile.spec(static_cast<uint32_t>(act), in, {out % 4 == 0 ? 1u : 0u}), binds, pc,
+                    sizeof pc, tile.invocations(out, rc), tile.wg());
   });
 }
 
