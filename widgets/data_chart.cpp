@@ -5,21 +5,13 @@
 #include <QChart>
 #include <QLegend>
 #include <QLineSeries>
+#include <QPainter>
 #include <QXYSeries>
 #include <cmath>
 
 namespace itslab::gui {
 
 namespace chart_helpers {
-
-QChart* make_chart() {
-  auto* c = new QChart();
-  c->setAnimationOptions(QChart::NoAnimation);
-  c->legend()->setAlignment(Qt::AlignBottom);
-  c->setMargins(QMargins(4, 4, 4, 4));
-  c->setBackgroundRoundness(0);
-  return c;
-}
 
 std::pair<double, double> log_range(double lo, double hi, double base) {
   if (!(lo > 0) || !(hi > 0) || !std::isfinite(lo) || !std::isfinite(hi))
@@ -36,6 +28,17 @@ QString num(double v, int digits) {
 }
 
 } // namespace chart_helpers
+
+DataChart::DataChart(const QString& name, QWidget* parent) : QChartView(parent) {
+  setObjectName(name);
+  auto* c = new QChart();
+  c->setAnimationOptions(QChart::NoAnimation);
+  c->legend()->setAlignment(Qt::AlignBottom);
+  c->setMargins(QMargins(4, 4, 4, 4));
+  c->setBackgroundRoundness(0);
+  setChart(c);
+  setRenderHint(QPainter::Antialiasing);
+}
 
 int DataChart::seriesWithData() const {
   int n = 0;

@@ -13,15 +13,15 @@ namespace itslab::gui {
 class DataChart : public QChartView {
   Q_OBJECT
 public:
-  using QChartView::QChartView;
+  // A chart view named `name` (tests and the window find charts by it), with the common chart
+  // set-up: no animation, legend at the bottom, narrow margins, antialiasing.
+  DataChart(const QString& name, QWidget* parent);
   virtual QString csv() const = 0;
   // Series with at least one point (tests check that a chart drew something).
   int seriesWithData() const;
 };
 
 namespace chart_helpers {
-
-QChart* make_chart();
 
 // [lo, hi] → whole powers of ten around it
 std::pair<double, double> log_range(double lo, double hi, double base = 10);

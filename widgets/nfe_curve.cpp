@@ -24,7 +24,6 @@
 namespace itslab::gui {
 
 using chart_helpers::log_range;
-using chart_helpers::make_chart;
 
 namespace {
 
@@ -58,11 +57,8 @@ QColor solver_color(const std::string& solver) {
 
 // ---------------------------------------------------------------- NfeCurveChart
 
-NfeCurveChart::NfeCurveChart(QWidget* parent) : DataChart(parent) {
-  setObjectName("chart.nfe");
-  QChart* c = make_chart();
-  setChart(c);
-  setRenderHint(QPainter::Antialiasing);
+NfeCurveChart::NfeCurveChart(QWidget* parent) : DataChart("chart.nfe", parent) {
+  QChart* c = chart();
   setMinimumSize(200, 200);
   setToolTip("Sample quality against the number of denoiser evaluations (NFE) per particle, one "
              "line per solver, log–log; lower is better for distances. The ringed point is the "

@@ -13,15 +13,11 @@
 namespace itslab::gui {
 
 using chart_helpers::log_range;
-using chart_helpers::make_chart;
 using chart_helpers::num;
 
-SigmaChart::SigmaChart(QWidget* parent) : DataChart(parent) {
-  setObjectName("chart.sigma");
-  QChart* c = make_chart();
+SigmaChart::SigmaChart(QWidget* parent) : DataChart("chart.sigma", parent) {
+  QChart* c = chart();
   c->legend()->hide();
-  setChart(c);
-  setRenderHint(QPainter::Antialiasing);
   setMinimumHeight(150);
   setToolTip("σ(t) = σ/α of the process x_t = αx0 + σε over its time t (line, log axis) and "
              "the schedule's nodes t_0 > … > t_M (dots; the last node σ = 0 is off the log "

@@ -17,14 +17,10 @@
 namespace itslab::gui {
 
 using chart_helpers::log_range;
-using chart_helpers::make_chart;
 using chart_helpers::num;
 
-StepChart::StepChart(QWidget* parent) : DataChart(parent) {
-  setObjectName("chart.steps");
-  QChart* c = make_chart();
-  setChart(c);
-  setRenderHint(QPainter::Antialiasing);
+StepChart::StepChart(QWidget* parent) : DataChart("chart.steps", parent) {
+  QChart* c = chart();
   setMinimumSize(200, 180);
   setToolTip("Per-step diagnostics. With weights: ESS/N = (Σw)²/(N Σw²), the log-weight spread "
              "max log w − min log w, reward mean ± std and max, and dots where the method "
