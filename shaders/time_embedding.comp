@@ -7,17 +7,17 @@
 #include "real.glsl"
 
 layout(std430, binding = 0) writeonly buffer Y { float y[]; };
+layout(std430, binding = 0) writeonly buffer Y4 { vec4 y4[]; };
 layout(std430, binding = 1) readonly buffer Tv { float t[]; };
 layout(std430, binding = 2) readonly buffer Freqs { float f[]; };
+layout(std430, binding = 2) readonly buffer Freqs4 { vec4 f4[]; };
+// Frequencies per invocation: 4 when half % 4 = 0, read and written as float4s (on CPU-type
+// devices a storage-buffer access is a loop over the lanes, one visit per vector).
+layout(constant_id = 1) const uint KPER = 1;
 layout(push_constant) uniform PC { uint n, half_dim; float scale; } pc;
 
-void main() {
-  const uint gid = global_id();
-  if (gid >= pc.n * pc.half_dim) return;
-  const uint row = gid / pc.half_dim, k = gid - row * pc.half_dim;
-  const float tau = pc.scale * t[row];
-  const float arg = tau * f[k];
-  float s, c;
+// cos and sin of arg = τ·f_k (arg already rounded to float, as PyTorch computes it)
+void embed(const float arg, out float s, out float c) {
 #ifdef F64
   double ds, dc;
   dsincos(double(arg), ds, dc);
@@ -33,7 +33,24 @@ void main() {
   else if (quad == 2) { s = -sr; c = -cr; }
   else { s = -cr; c = sr; }
 #endif
+}
+
+void main() {
+  const uint gid = global_id(), per_row = pc.half_dim / KPER;
+  if (gid >= pc.n * per_row) return;
+  const uint row = gid / per_row, k = (gid - row * per_row) * KPER;
+  const float tau = pc.scale * t[row];
   const uint b = row * 2u * pc.half_dim;
-  y[b + k] = c;
-  y[b + pc.half_dim + k] = s;
+  if (KPER == 4u) {
+    const vec4 arg = tau * f4[k / 4u];
+    vec4 s, c;
+    for (uint q = 0u; q < 4u; ++q) embed(arg[q], s[q], c[q]);
+    y4[(b + k) / 4u] = c;
+    y4[(b + pc.half_dim + k) / 4u] = s;
+  } else {
+    float s, c;
+    embed(tau * f[k], s, c);
+    y[b + k] = c;
+    y[b + pc.half_dim + k] = s;
+  }
 }

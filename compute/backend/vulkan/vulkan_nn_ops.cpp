@@ -61,12 +61,13 @@ void VulkanBackend::time_embedding(Tensor& y, const Tensor& t, double scale, con
       uint32_t n, half;
       float scale;
     } pc{static_cast<uint32_t>(rc), static_cast<uint32_t>(half), static_cast<float>(scale)};
+    const uint32_t per = half % 4 == 0 ? 4 : 1; // frequencies per invocation
     I.rec->dispatch(
-        I.variant(Shader::time_embedding_f32, Shader::time_embedding_f64), {},
+        I.variant(Shader::time_embedding_f32, Shader::time_embedding_f64), {per},
         {{yb, static_cast<uint64_t>(r0 * dim) * 4, static_cast<uint64_t>(rc * dim) * 4, true},
          {tb, static_cast<uint64_t>(r0) * 4, static_cast<uint64_t>(rc) * 4, false},
          {fb, 0, static_cast<uint64_t>(half) * 4, false}},
-        &pc, sizeof pc, static_cast<uint64_t>(rc * half));
+        &pc, sizeof pc, static_cast<uint64_t>(rc * half / per));
   });
 }
 
