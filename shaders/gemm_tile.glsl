@@ -22,6 +22,8 @@
 //   vec4 load_b4(uint k, BCol c)          // B[k .. k + 3, p] for k % 4 = 0 (VEC4 only)
 //   float load_m(uint m)                  // row m's epilogue value (its bias), m < M
 //   void store_c(uint m, uint p, float c, float bm) // the epilogue (bias bm, activation, layout)
+// optionally (LANES only) HAS_STORE_C4, a bool STORE_C4 (true when M % 4 = 0) and
+//   void store_c4(uint m, uint p, vec4 c, vec4 bm) // rows m .. m + 3 of column p at once
 // and B_K_CONTIGUOUS: true when B[k, p] and B[k + 1, p] are neighbours in memory (a GEMM's x),
 // false when B[k, p] and B[k, p + 1] are (a convolution's image rows), so slab loads read
 // memory in order. In both kernels every C[m, p] sums its K products in order k = 0, 1, ...,
