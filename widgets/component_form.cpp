@@ -72,7 +72,7 @@ public:
       s->setKeyboardTracking(true);
       s->setAccelerated(true);
       editor = s;
-    } else if (spec.kind == K::text) {
+    } else if (spec.kind == K::text && !spec.choices.empty()) {
       auto* c = new QComboBox(this);
       for (const auto& s : spec.choices)
         c->addItem(QString::fromStdString(s));
@@ -115,6 +115,8 @@ public:
         text = parts.join(", ");
       } else if (v && v->is_number()) {
         text = num_text(v->get<double>());
+      } else if (v && v->is_string()) {
+        text = QString::fromStdString(v->get<std::string>());
       }
       e->setText(text);
     }
@@ -137,7 +139,9 @@ public:
         const double d = QLocale::c().toDouble(s.trimmed(), &ok);
         return ok ? json(d) : json(s.trimmed().toStdString()); // the loader names the bad value
       };
-      if (spec.kind == K::number_list) {
+      if (spec.kind == K::text) {
+        out = t.toStdString(); // a free-text field (an id or a path) stays a string
+      } else if (spec.kind == K::number_list) {
         out = json::array();
         for (const QString& part : t.split(QRegularExpression("[,;\\s]+"), Qt::SkipEmptyParts))
           out.push_back(parse(part));
