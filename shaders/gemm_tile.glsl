@@ -8,8 +8,9 @@
 // - LANES (CPU-type devices such as lavapipe, where shared memory and every load whose address
 //   differs between SIMD lanes are slow): each invocation keeps TM × TN outputs in registers
 //   (TM rows of A shared by the workgroup, TN columns of its own); lane l of a subgroup loads
-//   A[m, k0 + l] (a float4 of 4 k's when VEC4) and subgroupShuffle hands each k's value to all
-//   lanes, so one load per lane serves a whole subgroup. BM = TM, BN = TN·workgroup size. It
+//   A[m, k0 + l] (when VEC4: A[m0 + l, k .. k + 3], a float4 of row l) and subgroupShuffle hands
+//   each value to all lanes, so one load per lane serves a whole subgroup. BM = TM,
+//   BN = TN·workgroup size. It
 //   needs full subgroups: a workgroup size that is a multiple of the subgroup size, on a device
 //   that fills them (lavapipe does; GPUs use the shared-memory kernel by default).
 //
@@ -53,22 +54,19 @@ void main() {
   float acc[TM * TN];
   for (uint i = 0u; i < TM * TN; ++i) acc[i] = 0.0;
   if (VEC4) {
-    // lavapipe loads storage buffers lane by lane, all components of a vector in one visit:
-    // float4 loads cost little more than float ones
-    for (uint k0 = 0u; k0 < GEMM_K; k0 += 4u * sg) {
-      vec4 a[TM];
-      const uint ka = k0 + 4u * lane;
-      for (uint i = 0u; i < TM; ++i) a[i] = ka < GEMM_K && m0 + i < GEMM_M ? load_a4(((m0 + i) * GEMM_K + ka) / 4u) : vec4(0.0);
-      const uint kn = min(4u * sg, GEMM_K - k0);
-      for (uint kk = 0u; kk < kn; kk += 4u) {
-        vec4 b[TN];
-        for (uint j = 0u; j < TN; ++j) b[j] = load_b4(k0 + kk, cols[j]);
-        for (uint q = 0u; q < 4u; ++q)
-          for (uint i = 0u; i < TM; ++i) {
-            const float ai = subgroupShuffle(a[i][q], kk / 4u);
-            for (uint j = 0u; j < TN; ++j) acc[i * TN + j] = fma(ai, b[j][q], acc[i * TN + j]);
-          }
-      }
+    // lane l loads rows m0 + l, m0 + l + SG, ... (a float4 of 4 k's each; lavapipe loads a
+    // vector in one visit per lane) and a shuffle by a constant lane hands each row's value to
+    // every lane: TM / SG vectors live across the loop instead of TM, and one loop level
+    const uint RA = (TM + SG - 1u) / SG;
+    for (uint k = 0u; k < GEMM_K; k += 4u) {
+      vec4 a[RA], b[TN];
+      for (uint r = 0u; r < RA; ++r) a[r] = load_a4((min(m0 + r * SG + lane, GEMM_M - 1u) * GEMM_K + k) / 4u);
+      for (uint j = 0u; j < TN; ++j) b[j] = load_b4(k, cols[j]);
+      for (uint q = 0u; q < 4u; ++q)
+        for (uint i = 0u; i < TM; ++i) {
+          const float ai = subgroupShuffle(a[i / SG][q], i % SG);
+          for (uint j = 0u; j < TN; ++j) acc[i * TN + j] = fma(ai, b[j][q], acc[i * TN + j]);
+        }
     }
   } else {
     for (uint k0 = 0u; k0 < GEMM_K; k0 += sg) {
