@@ -14,6 +14,11 @@
 // also writes y = Σ_{t<LM} a_t·x_t (binding 3) with term LD the posterior mean just computed
 // and the others read as float texels (bindings 14–16), each element summed in lincomb.comp's
 // order and rounding, so y has lincomb's bits; one dispatch instead of two.
+// DIMS variant (CPU-type devices; isotropic, KU > 0, D too large for its loops to unroll): the
+// dimension loop is outermost, reading x as float texels (binding 14; the LINCOMB terms move to
+// 15–17), and the components are unrolled inside it, so no per-lane array is indexed by the
+// loop counter (lavapipe turns every such access into a gather from the stack) and each logit
+// is computed once. Same operation order per output, so the same bits.
 #extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 #include "real.glsl"
@@ -45,9 +50,14 @@ layout(push_constant) uniform PC {
 
 #ifdef LINCOMB
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };
-layout(binding = 14) uniform samplerBuffer lin0;
-layout(binding = 15) uniform samplerBuffer lin1;
-layout(binding = 16) uniform samplerBuffer lin2;
+#ifdef DIMS
+const int LIN_BINDING = 15;
+#else
+const int LIN_BINDING = 14;
+#endif
+layout(binding = LIN_BINDING) uniform samplerBuffer lin0;
+layout(binding = LIN_BINDING + 1) uniform samplerBuffer lin1;
+layout(binding = LIN_BINDING + 2) uniform samplerBuffer lin2;
 layout(constant_id = 7) const uint LM = 2;        // lincomb terms
 layout(constant_id = 8) const uint LD = 0;        // the term that is this kernel's output
 layout(constant_id = 9) const bool FUSED = true;  // lincomb_term.glsl
@@ -65,10 +75,72 @@ float lin_x(uint t, uint g, float x0) {
 }
 #endif
 
-real xv[P * D], z[P * D], acc[P * D], m[P], total[P], l[P];
-
 // entry e of component a's row
 real entry(uint a, uint e) { return tab(1u + a * RS + e); }
+
+// output element g: the posterior mean x0 (and, fused, the lincomb's y)
+void store_x0(uint g, float x0) {
+  o[g] = x0;
+#ifdef LINCOMB
+  precise float s = pc.a[0] * lin_x(0u, g, x0);
+  for (uint t = 1u; t < LM; ++t) s = term(s, pc.a[t], lin_x(t, g, x0));
+  y[g] = s;
+#endif
+}
+
+#ifdef DIMS
+layout(binding = 14) uniform samplerBuffer x_texel;
+real la[(KU > 0u ? KU : 1u) * P]; // ℓ_a, then e^(ℓ_a − m), of component a, particle j at a·P + j
+
+void main() {
+  const uint p0 = global_id() * P;
+  if (p0 >= pc.n) return;
+  uint row[P]; // past the end: recomputed, never stored
+  for (uint j = 0u; j < P; ++j) row[j] = min(p0 + j, pc.n - 1u) * D;
+  const real alpha = tab(0u);
+  [[unroll]] for (uint a = 0u; a < KU; ++a)
+    for (uint j = 0u; j < P; ++j) la[a * P + j] = entry(a, 0u);
+  real xi[P];
+  for (uint i = 0u; i < D; ++i) {
+    for (uint j = 0u; j < P; ++j) xi[j] = real(texelFetch(x_texel, int(row[j] + i)).x);
+    [[unroll]] for (uint a = 0u; a < KU; ++a) {
+      const real inv = entry(a, E_INV + i);
+      const real amu = alpha * entry(a, E_MU + i);
+      for (uint j = 0u; j < P; ++j) {
+        const real zi = xi[j] - amu;
+        la[a * P + j] -= real(0.5) * zi * zi * inv;
+      }
+    }
+  }
+  real m[P], total[P];
+  for (uint j = 0u; j < P; ++j) {
+    m[j] = real_neg_inf();
+    total[j] = real(0.0);
+  }
+  [[unroll]] for (uint a = 0u; a < KU; ++a)
+    for (uint j = 0u; j < P; ++j) m[j] = max(la[a * P + j], m[j]);
+  [[unroll]] for (uint a = 0u; a < KU; ++a)
+    for (uint j = 0u; j < P; ++j) {
+      la[a * P + j] = real_exp(la[a * P + j] - m[j]);
+      total[j] += la[a * P + j];
+    }
+  for (uint i = 0u; i < D; ++i) {
+    real acc[P];
+    for (uint j = 0u; j < P; ++j) {
+      xi[j] = real(texelFetch(x_texel, int(row[j] + i)).x);
+      acc[j] = real(0.0);
+    }
+    [[unroll]] for (uint a = 0u; a < KU; ++a) {
+      const real mu = entry(a, E_MU + i), gain = entry(a, E_GAIN + i);
+      const real amu = alpha * mu;
+      for (uint j = 0u; j < P; ++j) acc[j] += la[a * P + j] * (mu + (xi[j] - amu) * gain);
+    }
+    for (uint j = 0u; j < P; ++j)
+      if (p0 + j < pc.n) store_x0((p0 + j) * D + i, float(acc[j] / total[j]));
+  }
+}
+#else
+real xv[P * D], z[P * D], acc[P * D], m[P], total[P], l[P];
 
 // ℓ_a of the P particles (and, for FULL, z = Q_aᵀ(x − αμ_a) ⊙ gain in z)
 void logits(uint a, real alpha) {
@@ -147,14 +219,6 @@ void main() {
   }
   for (uint j = 0u; j < P; ++j)
     if (p0 + j < pc.n)
-      for (uint i = 0u; i < D; ++i) {
-        const uint g = (p0 + j) * D + i;
-        const float x0 = float(acc[j * D + i] / total[j]);
-        o[g] = x0;
-#ifdef LINCOMB
-        precise float s = pc.a[0] * lin_x(0u, g, x0);
-        for (uint t = 1u; t < LM; ++t) s = term(s, pc.a[t], lin_x(t, g, x0));
-        y[g] = s;
-#endif
-      }
+      for (uint i = 0u; i < D; ++i) store_x0((p0 + j) * D + i, float(acc[j * D + i] / total[j]));
 }
+#endif

@@ -249,12 +249,25 @@ private slots:
       wide.labels.push_back(k % 2);
     }
     models.emplace_back("wide-64x48", wide);
+    // isotropic in 6-D, 5 components: with high-dim-64, the kernel whose dimension loop is
+    // outermost on CPU-type devices (8 and 4 particles per invocation)
+    GmmSpec iso6;
+    for (int k = 0; k < 5; ++k) {
+      iso6.weights.push_back(1 + k);
+      const std::vector<float> mu = data(6, 200 + k, -2, 2);
+      iso6.means.emplace_back(mu.begin(), mu.end());
+      iso6.stds.push_back(0.3 + 0.1 * k);
+      iso6.labels.push_back(k % 2);
+    }
+    models.emplace_back("iso-6", iso6);
     const bool was = vk_->double_precision();
     for (bool f64 : {true, false}) {
       if (!vk_->set_double_precision(f64))
         continue;
       for (const GaussianMixture& m : models) {
-        const int64_t d = m.dim(), n = d > 8 ? 256 : 2000;
+        // not multiples of the particles per invocation: the last invocation's extra ones are
+        // computed but must not be stored
+        const int64_t d = m.dim(), n = d > 8 ? 258 : 2001;
         const auto x = data(n * d, 3, -4, 4);
         for (double sigma : {0.002, 0.3, 80.0})
           for (int cls : {-1, 1}) {

@@ -70,7 +70,8 @@ private slots:
     for (bool dbl : {true, false}) {
       if (!vk_->set_double_precision(dbl))
         continue;
-      for (const char* preset : {"default", "eight-gaussians-cfg", "checkerboard-vp-sde"})
+      for (const char* preset :
+           {"default", "eight-gaussians-cfg", "checkerboard-vp-sde", "high-dim-64-dpmpp2m"})
         for (const std::string& s : solver_types()) {
           Preset p = load_checked_preset(preset).preset;
           p.solver = Component{s, {}, {}, {}};

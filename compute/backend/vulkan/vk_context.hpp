@@ -84,6 +84,10 @@ private:
   X(gmm_denoise_f64)                                                                               \
   X(gmm_denoise_lincomb_f32)                                                                       \
   X(gmm_denoise_lincomb_f64)                                                                       \
+  X(gmm_denoise_dims_f32)                                                                          \
+  X(gmm_denoise_dims_f64)                                                                          \
+  X(gmm_denoise_dims_lincomb_f32)                                                                  \
+  X(gmm_denoise_dims_lincomb_f64)                                                                  \
   X(reward_f32)                                                                                    \
   X(reward_f64)                                                                                    \
   X(gemm_bias_act)                                                                                 \
