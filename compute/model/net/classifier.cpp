@@ -31,7 +31,8 @@ void classifier_forward(const Pass& p, Tensor& features, Tensor* logits, const T
   ImageShape s{p.cfg.data_shape[0], p.cfg.data_shape[1], p.cfg.data_shape[2]};
   const Tensor* h = &x;
   for (int i = 0; i < 3; ++i) {
-    const std::string name = "c" + std::to_string(i + 1);
+    // append, not "c" + …: GCC 12 gives a false -Wrestrict warning on the latter (PR 105329)
+    const std::string name = std::string("c").append(std::to_string(i + 1));
     const ImageShape so{kChannels[i], s.h, s.w};
     Tensor& c = p.tmp(name, n, so.size());
     be.conv2d(c, *h, s, p.w.on(be, name + ".weight"), p.w.on(be, name + ".bias"), 3, 1, 1, nullptr);
