@@ -3,6 +3,9 @@
 // pixels are one contiguous block of L = cg·hw values; μ, then the biased variance as the mean
 // of (x − μ)² (two passes), each a strided per-invocation sum reduced in a fixed order;
 // y = act(γ_c·((x − μ)/√(var + eps)) + β_c) (activation.glsl).
+// ROWS (CPU-type devices, whose barriers and shared memory are slow): one invocation per
+// (image, group), summing channel plane by channel plane in order, with x, γ and β read as
+// texels (bindings 14–16: one vector gather each), x as float4 ones when VEC4_OUT.
 #include "common.glsl"
 
 layout(std430, binding = 0) writeonly buffer Y { float y[]; };
@@ -18,6 +21,66 @@ layout(constant_id = 2) const bool VEC4 = false;
 layout(constant_id = 3) const bool VEC4_OUT = false;
 layout(push_constant) uniform PC { uint n, groups, cg, hw; float eps; } pc;
 #include "activation.glsl"
+
+vec4 activate4(vec4 v) { return vec4(activate(v.x), activate(v.y), activate(v.z), activate(v.w)); }
+
+#ifdef ROWS
+layout(binding = 14) uniform samplerBuffer x_texel;
+layout(binding = 15) uniform samplerBuffer gamma_texel;
+layout(binding = 16) uniform samplerBuffer beta_texel;
+
+// Σ x and Σ (x − μ)² over the plane of hw values at cb (float4 partial sums when VEC4_OUT)
+float plane_sum(uint cb) {
+  if (VEC4_OUT) {
+    vec4 s4 = vec4(0.0);
+    for (uint j = 0u; j < pc.hw / 4u; ++j) s4 += texelFetch(x_texel, int(cb / 4u + j));
+    return (s4.x + s4.y) + (s4.z + s4.w);
+  }
+  float s = 0.0;
+  for (uint j = 0u; j < pc.hw; ++j) s += texelFetch(x_texel, int(cb + j)).x;
+  return s;
+}
+float plane_squares(uint cb, float mean) {
+  if (VEC4_OUT) {
+    vec4 q4 = vec4(0.0);
+    for (uint j = 0u; j < pc.hw / 4u; ++j) {
+      const vec4 e = texelFetch(x_texel, int(cb / 4u + j)) - mean;
+      q4 = fma(e, e, q4);
+    }
+    return (q4.x + q4.y) + (q4.z + q4.w);
+  }
+  float q = 0.0;
+  for (uint j = 0u; j < pc.hw; ++j) {
+    const float e = texelFetch(x_texel, int(cb + j)).x - mean;
+    q = fma(e, e, q);
+  }
+  return q;
+}
+
+void main() {
+  const uint item = global_id();
+  if (item >= pc.n * pc.groups) return;
+  const uint len = pc.cg * pc.hw, base = item * len;
+  const uint c0 = (item % pc.groups) * pc.cg; // first channel of the group
+  float s = 0.0;
+  for (uint c = 0u; c < pc.cg; ++c) s += plane_sum(base + c * pc.hw);
+  const float mean = s / float(len);
+  float q = 0.0;
+  for (uint c = 0u; c < pc.cg; ++c) q += plane_squares(base + c * pc.hw, mean);
+  const float inv = 1.0 / sqrt(q / float(len) + pc.eps);
+  for (uint c = 0u; c < pc.cg; ++c) {
+    const float g = texelFetch(gamma_texel, int(c0 + c)).x, b = texelFetch(beta_texel, int(c0 + c)).x;
+    const uint cb = base + c * pc.hw;
+    if (VEC4_OUT) {
+      for (uint j = 0u; j < pc.hw / 4u; ++j)
+        y4[cb / 4u + j] = activate4(g * ((texelFetch(x_texel, int(cb / 4u + j)) - mean) * inv) + b);
+    } else {
+      for (uint j = 0u; j < pc.hw; ++j)
+        y[cb + j] = activate(g * ((texelFetch(x_texel, int(cb + j)).x - mean) * inv) + b);
+    }
+  }
+}
+#else
 #include "wg_sum.glsl"
 
 void main() {
@@ -55,8 +118,7 @@ void main() {
     const uint cb = base + c * pc.hw;
     if (VEC4_OUT) {
       for (uint j = lid; j < pc.hw / 4u; j += WG) {
-        const vec4 v = g * ((x4[cb / 4u + j] - mean) * inv) + b;
-        y4[cb / 4u + j] = vec4(activate(v.x), activate(v.y), activate(v.z), activate(v.w));
+        y4[cb / 4u + j] = activate4(g * ((x4[cb / 4u + j] - mean) * inv) + b);
       }
     } else {
       for (uint j = lid; j < pc.hw; j += WG)
@@ -64,3 +126,4 @@ void main() {
     }
   }
 }
+#endif

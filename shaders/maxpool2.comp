@@ -2,16 +2,24 @@
 // 2×2 max pooling, stride 2, floor, of n NCHW images: y[i, c, Y, X] = max of
 // x[i, c, 2Y + a, 2X + b] over a, b ∈ {0, 1} (an odd last row or column is dropped).
 #include "common.glsl"
-
-layout(std430, binding = 0) writeonly buffer Y { float y[]; };
+#ifdef TEXEL
+layout(binding = 14) uniform samplerBuffer x_texel;
+float x_at(uint i) { return texelFetch(x_texel, int(i)).x; }
+#else
 layout(std430, binding = 1) readonly buffer X { float x[]; };
-layout(push_constant) uniform PC { uint total, h, w; } pc; // total = n·C·(H/2)·(W/2)
+float x_at(uint i) { return x[i]; }
+#endif
+// the image's height and width: specialization constants, so the index divisions become
+// multiplications (a vector integer division is a scalar one per lane on a CPU)
+layout(constant_id = 2) const uint H = 1;
+layout(constant_id = 3) const uint W = 1;
+layout(push_constant) uniform PC { uint total; } pc; // total = n·C·(H/2)·(W/2)
+#define TOTAL pc.total
 
-void main() {
-  const uint gid = global_id();
-  if (gid >= pc.total) return;
-  const uint ho = pc.h / 2u, wo = pc.w / 2u;
-  const uint row = gid / wo, X = gid - row * wo, plane = row / ho, Y = row - plane * ho;
-  const uint b = (plane * pc.h + 2u * Y) * pc.w + 2u * X;
-  y[gid] = max(max(x[b], x[b + 1u]), max(x[b + pc.w], x[b + pc.w + 1u]));
+float value(uint g) {
+  const uint ho = H / 2u, wo = W / 2u;
+  const uint row = g / wo, X = g - row * wo, plane = row / ho, Y = row - plane * ho;
+  const uint b = (plane * H + 2u * Y) * W + 2u * X;
+  return max(max(x_at(b), x_at(b + 1u)), max(x_at(b + W), x_at(b + W + 1u)));
 }
+#include "quad_store.glsl"

@@ -254,8 +254,12 @@ private slots:
   }
 
   // GroupNorm(8) on the U-Net's feature maps (32×28×28, 64×14×14, 128×7×7, the 256-channel
-  // concat) and odd shapes. A group of L values: per-invocation sums of ≤ ⌈L/256⌉ values and
-  // an 8-level tree, so ≤ (L/256 + 10)·u relative in μ and var: ≈ 1e-6·(1 + |x̂|).
+  // concat) and odd shapes, in both kernels: a workgroup per (image, group) (GPUs) and an
+  // invocation per (image, group) (CPU-type devices, chosen with the texel reads). A group of L
+  // values: the workgroup kernel's invocations sum ≤ ⌈L/256⌉ values, then an 8-level tree, so
+  // ≤ (L/256 + 10)·u relative in μ and var; the invocation kernel sums each channel plane of
+  // hw values (4 interleaved partial sums of hw/4 when hw % 4 = 0), then the cg planes in order:
+  // ≤ (hw/4 + cg + 2)·u, and far less for these data. Either way ≈ 1e-6·(1 + |x̂|).
   void groupNormMatchesReference() {
     const struct {
       int64_t n;
@@ -263,28 +267,33 @@ private slots:
       int groups;
     } cases[] = {{3, {32, 28, 28}, 8}, {2, {64, 14, 14}, 8}, {3, {128, 7, 7}, 8},
                  {1, {256, 7, 7}, 8},  {5, {6, 5, 7}, 3},    {2, {3, 1, 1}, 1}};
-    for (const auto& c : cases)
-      for (Activation a : {Activation::none, Activation::silu}) {
-        const int64_t d = c.s.size(), hw = int64_t(c.s.h) * c.s.w, cg = c.s.c / c.groups;
-        const auto X = data(c.n * d, 21 + c.s.c, -2, 6), G = data(c.s.c, 22, 0.5f, 1.5f),
-                   B = data(c.s.c, 23, -0.5f, 0.5f);
-        Tensor x = put(*vk_, c.n, d, X), g = put(*vk_, 1, c.s.c, G), b = put(*vk_, 1, c.s.c, B),
-               y = vk_->alloc(c.n, d);
-        vk_->group_norm(y, x, c.s, c.groups, g, b, 1e-5, a);
-        const auto ref = norm_ref(X, cg * hw, G, B, 1e-5, a, [&](size_t block, int64_t j) {
-          return static_cast<int64_t>(block % c.groups) * cg + j / hw;
-        });
-        expect_close(
-            get(*vk_, y), ref,
-            [&](size_t j) { return 4e-6 * (1 + std::abs(ref[j])) + act_tol(ref[j], a); },
-            QString("group_norm n=%1 %2x%3x%4 groups=%5 act=%6")
-                .arg(c.n)
-                .arg(c.s.c)
-                .arg(c.s.h)
-                .arg(c.s.w)
-                .arg(c.groups)
-                .arg(int(a)));
-      }
+    for (bool rows : {false, true}) {
+      vk_->set_texel_loads(rows);
+      for (const auto& c : cases)
+        for (Activation a : {Activation::none, Activation::silu}) {
+          const int64_t d = c.s.size(), hw = int64_t(c.s.h) * c.s.w, cg = c.s.c / c.groups;
+          const auto X = data(c.n * d, 21 + c.s.c, -2, 6), G = data(c.s.c, 22, 0.5f, 1.5f),
+                     B = data(c.s.c, 23, -0.5f, 0.5f);
+          Tensor x = put(*vk_, c.n, d, X), g = put(*vk_, 1, c.s.c, G), b = put(*vk_, 1, c.s.c, B),
+                 y = vk_->alloc(c.n, d);
+          vk_->group_norm(y, x, c.s, c.groups, g, b, 1e-5, a);
+          const auto ref = norm_ref(X, cg * hw, G, B, 1e-5, a, [&](size_t block, int64_t j) {
+            return static_cast<int64_t>(block % c.groups) * cg + j / hw;
+          });
+          expect_close(
+              get(*vk_, y), ref,
+              [&](size_t j) { return 4e-6 * (1 + std::abs(ref[j])) + act_tol(ref[j], a); },
+              QString("group_norm n=%1 %2x%3x%4 groups=%5 act=%6 rows %7")
+                  .arg(c.n)
+                  .arg(c.s.c)
+                  .arg(c.s.h)
+                  .arg(c.s.w)
+                  .arg(c.groups)
+                  .arg(int(a))
+                  .arg(rows));
+        }
+    }
+    vk_->set_texel_loads(vk_->device().find("cpu device") != std::string::npos);
     Tensor x = vk_->alloc(2, 6 * 4), g = vk_->alloc(1, 6), y = vk_->alloc(2, 6 * 4);
     QVERIFY_THROWS_EXCEPTION(Error, vk_->group_norm(y, x, {6, 2, 2}, 4, g, g, 1e-5,
                                                     Activation::none)); // 6 % 4 ≠ 0
@@ -324,49 +333,61 @@ private slots:
     QVERIFY_THROWS_EXCEPTION(Error, vk_->conv2d(x, x, {3, 4, 4}, w3, b3, 3, 1, 1, nullptr));
   }
 
-  // Pure data movement is exact: upsampling, 2×2 max pooling (floor: 7 → 3), concatenation.
+  // Pure data movement is exact: upsampling, 2×2 max pooling (floor: 7 → 3), concatenation,
+  // reading storage buffers (GPUs) or texels (CPU-type devices), four outputs per invocation
+  // (output counts that are multiples of 4) or one (the others).
   void upsampleMaxpoolConcatAreExact() {
-    for (const auto& [n, s] :
-         {std::pair<int64_t, ImageShape>{3, {128, 7, 7}}, {2, {64, 14, 14}}, {1, {3, 5, 3}}}) {
-      const auto X = data(n * s.size(), 31 + s.c);
-      Tensor x = put(*vk_, n, s.size(), X), y = vk_->alloc(n, 4 * s.size());
-      vk_->upsample2(y, x, s);
-      std::vector<float> want(static_cast<size_t>(4 * n * s.size()));
-      for (int64_t i = 0; i < n * s.c; ++i)
-        for (int64_t Y = 0; Y < 2 * s.h; ++Y)
-          for (int64_t X2 = 0; X2 < 2 * s.w; ++X2)
-            want[(i * 2 * s.h + Y) * 2 * s.w + X2] = X[(i * s.h + Y / 2) * s.w + X2 / 2];
-      expect_bits(get(*vk_, y), want, QString("upsample2 %1x%2x%3").arg(s.c).arg(s.h).arg(s.w));
-    }
-    for (const auto& [n, s] :
-         {std::pair<int64_t, ImageShape>{3, {32, 28, 28}}, {2, {64, 7, 7}}, {2, {3, 5, 4}}}) {
-      const int64_t ho = s.h / 2, wo = s.w / 2;
-      const auto X = data(n * s.size(), 41 + s.c);
-      Tensor x = put(*vk_, n, s.size(), X), y = vk_->alloc(n, s.c * ho * wo);
-      vk_->maxpool2(y, x, s);
-      std::vector<float> want(static_cast<size_t>(n * s.c * ho * wo));
-      for (int64_t i = 0; i < n * s.c; ++i)
-        for (int64_t Y = 0; Y < ho; ++Y)
-          for (int64_t X2 = 0; X2 < wo; ++X2) {
-            const float* p = &X[(i * s.h + 2 * Y) * s.w + 2 * X2];
-            want[(i * ho + Y) * wo + X2] = std::max({p[0], p[1], p[s.w], p[s.w + 1]});
-          }
-      expect_bits(get(*vk_, y), want, QString("maxpool2 %1x%2x%3").arg(s.c).arg(s.h).arg(s.w));
-    }
-    for (const auto& [n, ca, cb] : {std::tuple<int64_t, int64_t, int64_t>{3, 128 * 49, 128 * 49},
-                                    {2, 64 * 196, 128 * 196},
-                                    {7, 3, 5},
-                                    {4, 2, 0}}) {
-      const auto A = data(n * ca, 51), B = data(n * cb, 52);
-      Tensor a = put(*vk_, n, ca, A), b = put(*vk_, n, cb, B), y = vk_->alloc(n, ca + cb);
-      vk_->concat_cols(y, a, b);
-      std::vector<float> want;
-      for (int64_t i = 0; i < n; ++i) {
-        want.insert(want.end(), A.begin() + i * ca, A.begin() + (i + 1) * ca);
-        want.insert(want.end(), B.begin() + i * cb, B.begin() + (i + 1) * cb);
+    for (bool texel : {false, true}) {
+      vk_->set_texel_loads(texel);
+      for (const auto& [n, s] :
+           {std::pair<int64_t, ImageShape>{3, {128, 7, 7}}, {2, {64, 14, 14}}, {1, {3, 5, 3}}}) {
+        const auto X = data(n * s.size(), 31 + s.c);
+        Tensor x = put(*vk_, n, s.size(), X), y = vk_->alloc(n, 4 * s.size());
+        vk_->upsample2(y, x, s);
+        std::vector<float> want(static_cast<size_t>(4 * n * s.size()));
+        for (int64_t i = 0; i < n * s.c; ++i)
+          for (int64_t Y = 0; Y < 2 * s.h; ++Y)
+            for (int64_t X2 = 0; X2 < 2 * s.w; ++X2)
+              want[(i * 2 * s.h + Y) * 2 * s.w + X2] = X[(i * s.h + Y / 2) * s.w + X2 / 2];
+        expect_bits(get(*vk_, y), want,
+                    QString("upsample2 %1x%2x%3 texel %4").arg(s.c).arg(s.h).arg(s.w).arg(texel));
       }
-      expect_bits(get(*vk_, y), want, QString("concat_cols %1 + %2").arg(ca).arg(cb));
+      for (const auto& [n, s] : {std::pair<int64_t, ImageShape>{3, {32, 28, 28}},
+                                 {2, {64, 7, 7}},
+                                 {2, {3, 5, 4}},
+                                 {1, {3, 5, 6}}}) {
+        const int64_t ho = s.h / 2, wo = s.w / 2;
+        const auto X = data(n * s.size(), 41 + s.c);
+        Tensor x = put(*vk_, n, s.size(), X), y = vk_->alloc(n, s.c * ho * wo);
+        vk_->maxpool2(y, x, s);
+        std::vector<float> want(static_cast<size_t>(n * s.c * ho * wo));
+        for (int64_t i = 0; i < n * s.c; ++i)
+          for (int64_t Y = 0; Y < ho; ++Y)
+            for (int64_t X2 = 0; X2 < wo; ++X2) {
+              const float* p = &X[(i * s.h + 2 * Y) * s.w + 2 * X2];
+              want[(i * ho + Y) * wo + X2] = std::max({p[0], p[1], p[s.w], p[s.w + 1]});
+            }
+        expect_bits(get(*vk_, y), want,
+                    QString("maxpool2 %1x%2x%3 texel %4").arg(s.c).arg(s.h).arg(s.w).arg(texel));
+      }
+      for (const auto& [n, ca, cb] : {std::tuple<int64_t, int64_t, int64_t>{3, 128 * 49, 128 * 49},
+                                      {2, 64 * 196, 128 * 196},
+                                      {7, 3, 5},
+                                      {4, 2, 0},
+                                      {3, 3, 2}}) {
+        const auto A = data(n * ca, 51), B = data(n * cb, 52);
+        Tensor a = put(*vk_, n, ca, A), b = put(*vk_, n, cb, B), y = vk_->alloc(n, ca + cb);
+        vk_->concat_cols(y, a, b);
+        std::vector<float> want;
+        for (int64_t i = 0; i < n; ++i) {
+          want.insert(want.end(), A.begin() + i * ca, A.begin() + (i + 1) * ca);
+          want.insert(want.end(), B.begin() + i * cb, B.begin() + (i + 1) * cb);
+        }
+        expect_bits(get(*vk_, y), want,
+                    QString("concat_cols %1 + %2 texel %3").arg(ca).arg(cb).arg(texel));
+      }
     }
+    vk_->set_texel_loads(vk_->device().find("cpu device") != std::string::npos);
     Tensor x = vk_->alloc(2, 12), y = vk_->alloc(2, 48), small = vk_->alloc(2, 3);
     QVERIFY_THROWS_EXCEPTION(Error, vk_->upsample2(y, x, {3, 2, 3}));
     QVERIFY_THROWS_EXCEPTION(Error, vk_->maxpool2(y, x, {3, 2, 2}));

@@ -97,11 +97,15 @@ private:
   X(layer_norm)                                                                                    \
   X(layer_norm_rows)                                                                               \
   X(group_norm)                                                                                    \
+  X(group_norm_rows)                                                                               \
   X(conv2d)                                                                                        \
   X(conv2d_lanes)                                                                                  \
   X(upsample2)                                                                                     \
+  X(upsample2_texel)                                                                               \
   X(maxpool2)                                                                                      \
+  X(maxpool2_texel)                                                                                \
   X(concat_cols)                                                                                   \
+  X(concat_cols_texel)                                                                             \
   X(activate)                                                                                      \
   X(attention)
 
