@@ -10,9 +10,9 @@
 //   (TM rows of A shared by the workgroup, TN columns of its own); lane l of a subgroup loads
 //   A[m, k0 + l] (when VEC4: A[m0 + l, k .. k + 3], a float4 of row l) and subgroupShuffle hands
 //   each value to all lanes, so one load per lane serves a whole subgroup. BM = TM,
-//   BN = TN·workgroup size. It
-//   needs full subgroups: a workgroup size that is a multiple of the subgroup size, on a device
-//   that fills them (lavapipe does; GPUs use the shared-memory kernel by default).
+//   BN = TN·workgroup size. It needs full subgroups: a workgroup size that is a multiple of the
+//   subgroup size (SG, known to the host), on a device that fills them (lavapipe does; GPUs use
+//   the shared-memory kernel by default).
 //
 // The host dispatches one workgroup per BM × BN tile, tiles along M fastest. The including
 // shader declares `w` (the shared-memory kernel reads it), defines GEMM_M, GEMM_N, GEMM_K,

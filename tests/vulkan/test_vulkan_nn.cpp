@@ -73,14 +73,6 @@ class TestVulkanNn : public QObject {
                              .arg(ref[i])
                              .arg(tol(i))));
   }
-  void expect_bits(const std::vector<float>& got, const std::vector<float>& want,
-                   const QString& what) {
-    QCOMPARE(got.size(), want.size());
-    for (size_t i = 0; i < got.size(); ++i)
-      if (bits(got[i]) != bits(want[i]))
-        QFAIL(qPrintable(
-            QString("%1: element %2: %3 vs %4").arg(what).arg(i).arg(got[i]).arg(want[i])));
-  }
 
   // conv2d on the device against a direct double convolution: each output sums Cin·k·k
   // products in float with one rounding per fused multiply-add, so |Δ| ≤ (K + 2)·u·Σ|x w|

@@ -15,6 +15,20 @@ class TestVulkanOps : public QObject {
   std::unique_ptr<VulkanBackend> vk_;
   CpuBackend cpu_;
 
+  // Isotropic in 6-D, 5 components: with gmm/high-dim-64, a mixture for the denoiser kernel
+  // whose dimension loop is outermost on CPU-type devices (8 and 4 particles per invocation).
+  static GaussianMixture iso6_mixture() {
+    GmmSpec iso6;
+    for (int k = 0; k < 5; ++k) {
+      iso6.weights.push_back(1 + k);
+      const std::vector<float> mu = data(6, 200 + k, -2, 2);
+      iso6.means.emplace_back(mu.begin(), mu.end());
+      iso6.stds.push_back(0.3 + 0.1 * k);
+      iso6.labels.push_back(k % 2);
+    }
+    return {"iso-6", iso6};
+  }
+
   // The same op on both backends from the same host inputs.
   template <class F> std::pair<std::vector<float>, std::vector<float>> both(F&& f) {
     return {f(*vk_), f(cpu_)};
@@ -249,17 +263,7 @@ private slots:
       wide.labels.push_back(k % 2);
     }
     models.emplace_back("wide-64x48", wide);
-    // isotropic in 6-D, 5 components: with high-dim-64, the kernel whose dimension loop is
-    // outermost on CPU-type devices (8 and 4 particles per invocation)
-    GmmSpec iso6;
-    for (int k = 0; k < 5; ++k) {
-      iso6.weights.push_back(1 + k);
-      const std::vector<float> mu = data(6, 200 + k, -2, 2);
-      iso6.means.emplace_back(mu.begin(), mu.end());
-      iso6.stds.push_back(0.3 + 0.1 * k);
-      iso6.labels.push_back(k % 2);
-    }
-    models.emplace_back("iso-6", iso6);
+    models.push_back(iso6_mixture());
     const bool was = vk_->double_precision();
     for (bool f64 : {true, false}) {
       if (!vk_->set_double_precision(f64))
@@ -296,6 +300,40 @@ private slots:
     vk_->set_double_precision(was);
     Tensor t = vk_->alloc(4, 2), o = vk_->alloc(4, 2);
     QVERIFY_THROWS_EXCEPTION(Error, vk_->gmm_denoise(o, t, models[0].kernel_params(), 1, 1, 99));
+  }
+
+  // The denoiser kernel with the dimension loop outermost (CPU-type devices, chosen with the
+  // texel reads) sums every output in the other kernel's order: the same bits, whole and in
+  // chunks of 64 rows, both precisions, with and without a class.
+  void denoiserKernelsGiveTheSameBits() {
+    const bool was = vk_->double_precision();
+    for (const GaussianMixture& m : {iso6_mixture(), builtin_gmm("gmm/high-dim-64")})
+      for (bool f64 : {true, false}) {
+        if (!vk_->set_double_precision(f64))
+          continue;
+        const int64_t d = m.dim(), n = 333;
+        const auto x = data(n * d, 4, -4, 4);
+        for (int cls : {-1, 1})
+          for (uint64_t bind : {~uint64_t{0}, static_cast<uint64_t>(64 * d * 4)}) {
+            vk_->set_max_binding_bytes(bind);
+            std::vector<std::vector<float>> outs;
+            for (bool texel : {false, true}) {
+              vk_->set_texel_loads(texel);
+              Tensor t = put(*vk_, n, d, x), o = vk_->alloc(n, d);
+              vk_->gmm_denoise(o, t, m.kernel_params(), 0.9, 0.3, cls);
+              outs.push_back(get(*vk_, o));
+            }
+            expect_bits(outs[1], outs[0],
+                        QString("%1 %2 cls %3 binding %4")
+                            .arg(m.id().c_str())
+                            .arg(f64 ? "f64" : "f32")
+                            .arg(cls)
+                            .arg(bind));
+          }
+      }
+    vk_->set_max_binding_bytes(~0ull);
+    vk_->set_texel_loads(vk_->device().find("cpu device") != std::string::npos);
+    vk_->set_double_precision(was);
   }
 
   // A lincomb right after the mixture denoiser runs in the denoiser's dispatch when its terms

@@ -58,6 +58,15 @@ inline uint32_t bits(float f) {
   std::memcpy(&u, &f, 4);
   return u;
 }
+// Every element bit for bit; fails the calling test at the first difference.
+inline void expect_bits(const std::vector<float>& got, const std::vector<float>& want,
+                        const QString& what) {
+  QCOMPARE(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    if (bits(got[i]) != bits(want[i]))
+      QFAIL(qPrintable(
+          QString("%1: element %2: %3 vs %4").arg(what).arg(i).arg(got[i]).arg(want[i])));
+}
 // Distance in units in the last place between two finite floats of the same sign class.
 inline int64_t ulps(float a, float b) {
   const auto key = [](float f) {

@@ -90,9 +90,10 @@ public:
   // The CPU-type device kernels (the default on lavapipe, where a texel fetch is one vector
   // gather, a storage-buffer load a loop over the lanes and a barrier costly): lincomb,
   // upsample2, maxpool2 and concat_cols read their inputs as texels, LayerNorm takes a row and
-  // GroupNorm an (image, group) per invocation. Off: storage buffers and a workgroup per
-  // LayerNorm row or GroupNorm group (GPUs). The element-wise kernels give the same bits either
-  // way, the norms sum in another order; tests run both.
+  // GroupNorm an (image, group) per invocation, and the mixture denoiser above 4 dimensions
+  // runs its dimension loop outermost. Off: storage buffers and a workgroup per LayerNorm row
+  // or GroupNorm group (GPUs). The element-wise kernels and the denoiser give the same bits
+  // either way, the norms sum in another order; tests run both.
   void set_texel_loads(bool on);
   // On (the default on CPU-type devices, where each dispatch costs tens of µs): a lincomb whose
   // terms include the output of the mixture denoiser just before it, with at most 4 terms and

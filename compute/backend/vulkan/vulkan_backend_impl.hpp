@@ -129,11 +129,15 @@ struct VulkanBackend::Impl {
     return {false, 64, 64, 16, 4, 4};
   }
 
-  // Rows per dispatch so that rows·bytes_per_row fits one binding: all rows, or a multiple of
-  // 64 (row offsets then stay multiples of 256 bytes, every device's offset alignment).
+  // Rows per dispatch so that rows·bytes_per_row fits one binding, and one texel view of
+  // floats when the kernels read texels: all rows, or a multiple of 64 (row offsets then stay
+  // multiples of 256 bytes, every device's offset alignment).
   int64_t chunk_rows(int64_t n, uint64_t bytes_per_row) const {
     bytes_per_row = std::max<uint64_t>(bytes_per_row, 4);
-    const uint64_t r = max_bind / bytes_per_row;
+    const uint64_t bind =
+        texel_loads ? std::min<uint64_t>(max_bind, 4ull * dev->props.limits.maxTexelBufferElements)
+                    : max_bind;
+    const uint64_t r = bind / bytes_per_row;
     if (r >= static_cast<uint64_t>(n))
       return std::max<int64_t>(n, 1);
     const uint64_t r64 = r / 64 * 64;

@@ -268,7 +268,7 @@ void VulkanBackend::concat_cols(Tensor& y, const Tensor& a, const Tensor& b) {
   I.for_chunks(n, bytes(d), [&](int64_t r0, int64_t rc) {
     elementwise(I, Shader::concat_cols, Shader::concat_cols_texel,
                 {rows_of(yb, r0, rc, d, true), rows_of(ab, r0, rc, ca), rows_of(bb, r0, rc, cb)},
-                u32(rc * d), u32(ca), u32(cb), ca % 4 == 0 && cb % 4 == 0);
+                u32(rc * d), u32(ca), u32(cb), ca > 0 && cb > 0 && ca % 4 == 0 && cb % 4 == 0);
   });
 }
 

@@ -59,10 +59,23 @@ static bool fuse_with_denoiser(VulkanBackend* be, VulkanBackend::Impl& I, Tensor
   k.push.insert(k.push.end(), ab, ab + sizeof a);
   k.spec.insert(k.spec.end(),
                 {static_cast<uint32_t>(terms.size()), static_cast<uint32_t>(ld), kCpuFuses});
-  const Shader fused = k.s == Shader::gmm_denoise_f64        ? Shader::gmm_denoise_lincomb_f64
-                       : k.s == Shader::gmm_denoise_f32      ? Shader::gmm_denoise_lincomb_f32
-                       : k.s == Shader::gmm_denoise_dims_f64 ? Shader::gmm_denoise_dims_lincomb_f64
-                                                             : Shader::gmm_denoise_dims_lincomb_f32;
+  Shader fused;
+  switch (k.s) {
+  case Shader::gmm_denoise_f32:
+    fused = Shader::gmm_denoise_lincomb_f32;
+    break;
+  case Shader::gmm_denoise_f64:
+    fused = Shader::gmm_denoise_lincomb_f64;
+    break;
+  case Shader::gmm_denoise_dims_f32:
+    fused = Shader::gmm_denoise_dims_lincomb_f32;
+    break;
+  case Shader::gmm_denoise_dims_f64:
+    fused = Shader::gmm_denoise_dims_lincomb_f64;
+    break;
+  default:
+    throw Error("vulkan: the held dispatch is not a mixture denoiser");
+  }
   I.rec->dispatch(fused, k.spec, k.binds, k.push.data(), static_cast<uint32_t>(k.push.size()),
                   k.invocations, k.wg);
   I.held_denoise.reset();
@@ -319,10 +332,11 @@ void VulkanBackend::gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelPara
                                    unrolled};
   const uint64_t max_texels = I.dev->props.limits.maxTexelBufferElements;
   const int64_t chunk = I.chunk_rows(n, static_cast<uint64_t>(d) * 4);
-  // The DIMS kernel on CPU-type devices where the dimension loops would not unroll (measured on
-  // lavapipe, the 64-D mixture, 4096 particles × 20 steps: the kernel 107 → 35–41 ms)
-  const bool dims = I.dev->info.rank == 3 && !g.full() && unrolled > 0 && d > 4 &&
-                    static_cast<uint64_t>(chunk * d) <= max_texels;
+  // The DIMS kernel on CPU-type devices (with the texel reads) for isotropic mixtures whose
+  // component loops unroll, above 4 dimensions: there the per-particle arrays would be indexed
+  // by the dimension loop (measured on lavapipe, the 64-D mixture, 4096 particles × 20 steps:
+  // the kernel 107 → 35–41 ms; in 2-D it was no faster)
+  const bool dims = I.texel_loads && !g.full() && unrolled > 0 && d > 4;
   const Shader sh = dims ? I.variant(Shader::gmm_denoise_dims_f32, Shader::gmm_denoise_dims_f64)
                          : I.variant(Shader::gmm_denoise_f32, Shader::gmm_denoise_f64);
   const auto binds = [&](uint64_t off, uint64_t range) {
