@@ -2,6 +2,9 @@
 // Gaussian-mixture denoiser and rewards.
 #include "backend/vulkan/vulkan_backend_impl.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 namespace itslab {
 
 // ---------------------------------------------------------------- lincomb
@@ -59,24 +62,16 @@ static bool fuse_with_denoiser(VulkanBackend* be, VulkanBackend::Impl& I, Tensor
   k.push.insert(k.push.end(), ab, ab + sizeof a);
   k.spec.insert(k.spec.end(),
                 {static_cast<uint32_t>(terms.size()), static_cast<uint32_t>(ld), kCpuFuses});
-  Shader fused;
-  switch (k.s) {
-  case Shader::gmm_denoise_f32:
-    fused = Shader::gmm_denoise_lincomb_f32;
-    break;
-  case Shader::gmm_denoise_f64:
-    fused = Shader::gmm_denoise_lincomb_f64;
-    break;
-  case Shader::gmm_denoise_dims_f32:
-    fused = Shader::gmm_denoise_dims_lincomb_f32;
-    break;
-  case Shader::gmm_denoise_dims_f64:
-    fused = Shader::gmm_denoise_dims_lincomb_f64;
-    break;
-  default:
+  static constexpr std::pair<Shader, Shader> kFused[] = {
+      {Shader::gmm_denoise_f32, Shader::gmm_denoise_lincomb_f32},
+      {Shader::gmm_denoise_f64, Shader::gmm_denoise_lincomb_f64},
+      {Shader::gmm_denoise_dims_f32, Shader::gmm_denoise_dims_lincomb_f32},
+      {Shader::gmm_denoise_dims_f64, Shader::gmm_denoise_dims_lincomb_f64}};
+  const auto* f = std::find_if(std::begin(kFused), std::end(kFused),
+                               [&](const auto& sf) { return sf.first == k.s; });
+  if (f == std::end(kFused))
     throw Error("vulkan: the held dispatch is not a mixture denoiser");
-  }
-  I.rec->dispatch(fused, k.spec, k.binds, k.push.data(), static_cast<uint32_t>(k.push.size()),
+  I.rec->dispatch(f->second, k.spec, k.binds, k.push.data(), static_cast<uint32_t>(k.push.size()),
                   k.invocations, k.wg);
   I.held_denoise.reset();
   return true;
