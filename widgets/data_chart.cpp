@@ -5,6 +5,7 @@
 #include <QChart>
 #include <QLegend>
 #include <QLineSeries>
+#include <QLogValueAxis>
 #include <QPainter>
 #include <QXYSeries>
 #include <cmath>
@@ -25,6 +26,14 @@ std::pair<double, double> log_range(double lo, double hi, double base) {
 
 QString num(double v, int digits) {
   return QString::number(v, 'g', digits);
+}
+
+QLogValueAxis* log_axis(QObject* parent, const QString& title, const QString& format) {
+  auto* a = new QLogValueAxis(parent);
+  a->setTitleText(title);
+  a->setLabelFormat(format);
+  a->setMinorTickCount(-1);
+  return a;
 }
 
 } // namespace chart_helpers

@@ -6,6 +6,8 @@
 #include <utility>
 
 class QChart;
+class QLogValueAxis;
+class QObject;
 
 namespace itslab::gui {
 
@@ -27,6 +29,9 @@ namespace chart_helpers {
 std::pair<double, double> log_range(double lo, double hi, double base = 10);
 
 QString num(double v, int digits = 17);
+
+// A logarithmic axis titled `title`, labels in `format`, with the minor ticks between decades.
+QLogValueAxis* log_axis(QObject* parent, const QString& title, const QString& format = "%g");
 
 } // namespace chart_helpers
 

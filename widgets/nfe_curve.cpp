@@ -23,6 +23,7 @@
 
 namespace itslab::gui {
 
+using chart_helpers::log_axis;
 using chart_helpers::log_range;
 
 namespace {
@@ -63,15 +64,9 @@ NfeCurveChart::NfeCurveChart(QWidget* parent) : DataChart("chart.nfe", parent) {
   setToolTip("Sample quality against the number of denoiser evaluations (NFE) per particle, one "
              "line per solver, log–log; lower is better for distances. The ringed point is the "
              "current run. Points ≤ 0 cannot be drawn on a log axis and are left out.");
-  axN_ = new QLogValueAxis(this);
+  axN_ = log_axis(this, "NFE");
   axN_->setBase(2);
-  axN_->setTitleText("NFE");
-  axN_->setLabelFormat("%g");
-  axN_->setMinorTickCount(-1);
-  axM_ = new QLogValueAxis(this);
-  axM_->setTitleText("metric");
-  axM_->setLabelFormat("%.0e");
-  axM_->setMinorTickCount(-1);
+  axM_ = log_axis(this, "metric", "%.0e");
   c->addAxis(axN_, Qt::AlignBottom);
   c->addAxis(axM_, Qt::AlignLeft);
   current_ = new QScatterSeries(this);
@@ -245,20 +240,19 @@ NfeCurvePanel::NfeCurvePanel(QWidget* parent) : QWidget(parent) {
   methods_->setMinimumWidth(60);
   counts_->setMinimumWidth(60);
   row->addWidget(mode_);
-  solverRow_ = new QWidget(this);
-  auto* sr = new QHBoxLayout(solverRow_);
-  sr->setContentsMargins(0, 0, 0, 0);
-  sr->addWidget(new QLabel("solvers", solverRow_));
-  sr->addWidget(solvers_, 3);
-  sr->addWidget(new QLabel("steps", solverRow_));
-  sr->addWidget(steps_, 2);
-  budgetRow_ = new QWidget(this);
-  auto* br = new QHBoxLayout(budgetRow_);
-  br->setContentsMargins(0, 0, 0, 0);
-  br->addWidget(new QLabel("methods", budgetRow_));
-  br->addWidget(methods_, 3);
-  br->addWidget(new QLabel("N", budgetRow_));
-  br->addWidget(counts_, 2);
+  // two labelled fields (the first wider) in one widget, shown or hidden with the sweep mode
+  const auto field_pair = [this](const QString& a, QWidget* wa, const QString& b, QWidget* wb) {
+    auto* w = new QWidget(this);
+    auto* l = new QHBoxLayout(w);
+    l->setContentsMargins(0, 0, 0, 0);
+    l->addWidget(new QLabel(a, w));
+    l->addWidget(wa, 3);
+    l->addWidget(new QLabel(b, w));
+    l->addWidget(wb, 2);
+    return w;
+  };
+  solverRow_ = field_pair("solvers", solvers_, "steps", steps_);
+  budgetRow_ = field_pair("methods", methods_, "N", counts_);
   budgetRow_->hide();
   row->addWidget(solverRow_, 1);
   row->addWidget(budgetRow_, 1);

@@ -12,6 +12,7 @@
 
 namespace itslab::gui {
 
+using chart_helpers::log_axis;
 using chart_helpers::log_range;
 using chart_helpers::num;
 
@@ -25,10 +26,7 @@ SigmaChart::SigmaChart(QWidget* parent) : DataChart("chart.sigma", parent) {
   axT_ = new QValueAxis(this);
   axT_->setTitleText("t");
   axT_->setLabelFormat("%g");
-  axS_ = new QLogValueAxis(this);
-  axS_->setTitleText("σ/α");
-  axS_->setLabelFormat("%g");
-  axS_->setMinorTickCount(-1);
+  axS_ = log_axis(this, "σ/α");
   c->addAxis(axT_, Qt::AlignBottom);
   c->addAxis(axS_, Qt::AlignLeft);
   curve_ = new QLineSeries(this);

@@ -16,6 +16,7 @@
 
 namespace itslab::gui {
 
+using chart_helpers::log_axis;
 using chart_helpers::log_range;
 using chart_helpers::num;
 
@@ -36,10 +37,7 @@ StepChart::StepChart(QWidget* parent) : DataChart("chart.steps", parent) {
   axEss_->setRange(0, 1.05);
   axVal_ = new QValueAxis(this);
   axVal_->setTitleText("reward · Δlog w");
-  axRad_ = new QLogValueAxis(this);
-  axRad_->setTitleText("RMS radius");
-  axRad_->setLabelFormat("%g");
-  axRad_->setMinorTickCount(-1);
+  axRad_ = log_axis(this, "RMS radius");
   c->addAxis(axX_, Qt::AlignBottom);
   c->addAxis(axEss_, Qt::AlignLeft);
   c->addAxis(axRad_, Qt::AlignLeft);

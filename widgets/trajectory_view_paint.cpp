@@ -34,6 +34,18 @@ std::vector<double> ticks(double lo, double hi, int target = 6) {
   return t;
 }
 
+// "the first n of N particles at step s/S (t = …, σ = …, NFE …)": where the shown frame is
+QString frame_caption(const RunFrame& f, int n) {
+  return QString("the first %1 of %2 particles at step %3/%4 (t = %5, σ = %6, NFE %7)")
+      .arg(n)
+      .arg(f.particles)
+      .arg(f.step)
+      .arg(f.steps)
+      .arg(f.t, 0, 'g', 3)
+      .arg(f.sigma_edm, 0, 'g', 3)
+      .arg(f.nfe);
+}
+
 } // namespace
 
 void TrajectoryView::paintEvent(QPaintEvent*) {
@@ -313,17 +325,10 @@ void TrajectoryView::paintGrid(QPainter& p) {
   const QRect area = rect().adjusted(8, 3 * fm.height() + 10, -8, -(fm.height() + 12));
   p.setPen(palette().color(QPalette::WindowText));
   p.drawText(QRect(8, 4, width() - 16, 3 * fm.height() + 4), Qt::AlignLeft | Qt::TextWordWrap,
-             QString("%1-D model: the first %2 of %3 particles at step %4/%5 (t = %6, σ = %7, NFE "
-                     "%8); each sample is one tile, its %1 coordinates row by row, blue < 0 < red "
-                     "(±%9)")
+             QString("%1-D model: %2; each sample is one tile, its %1 coordinates row by row, "
+                     "blue < 0 < red (±%3)")
                  .arg(d)
-                 .arg(n)
-                 .arg(f.particles)
-                 .arg(f.step)
-                 .arg(f.steps)
-                 .arg(f.t, 0, 'g', 3)
-                 .arg(f.sigma_edm, 0, 'g', 3)
-                 .arg(f.nfe)
+                 .arg(frame_caption(f, n))
                  .arg(gridScale_, 0, 'g', 2));
   if (n == 0 || d == 0)
     return;
@@ -379,15 +384,7 @@ void TrajectoryView::paintImages(QPainter& p) {
   }
   QStringList lines;
   lines << QString("%1 — %2").arg(QString::fromStdString(setup_->network), cls);
-  lines << QString("the first %1 of %2 particles at step %3/%4 (t = %5, σ = %6, NFE %7): %8")
-               .arg(n)
-               .arg(f.particles)
-               .arg(f.step)
-               .arg(f.steps)
-               .arg(f.t, 0, 'g', 3)
-               .arg(f.sigma_edm, 0, 'g', 3)
-               .arg(f.nfe)
-               .arg(what);
+  lines << frame_caption(f, n) + ": " + what;
   if (rewards)
     lines << QString("under each image: its reward r (mean %1, max %2 over all particles)")
                  .arg(f.reward_mean, 0, 'g', 3)

@@ -39,17 +39,16 @@ json MainWindow::currentJson() const {
   j["process"] = process_->toJson();
   j["schedule"] = schedule_->toJson();
   j["solver"] = solver_->toJson();
-  const json g = guidance_->toJson();
-  if (g.value("type", std::string("none")) == "none")
-    j.erase("guidance");
-  else
-    j["guidance"] = g;
+  // guidance and reward are optional: absent from the preset when their type is "none"
+  const auto optional = [&j](const char* key, const json& c) {
+    if (c.value("type", std::string("none")) == "none")
+      j.erase(key);
+    else
+      j[key] = c;
+  };
+  optional("guidance", guidance_->toJson());
   j["particles"] = particles_->toJson();
-  const json r = reward_->toJson();
-  if (r.value("type", std::string("none")) == "none")
-    j.erase("reward");
-  else
-    j["reward"] = r;
+  optional("reward", reward_->toJson());
   j["backend"] = run_->backend();
   if (metricsDefault_)
     j.erase("metrics");
