@@ -72,6 +72,7 @@ void TrajectoryView::setShowDenoised(bool on) {
 void TrajectoryView::setSetup(SetupPtr setup) {
   const std::string old = modelKey_;
   setup_ = std::move(setup);
+  failed_ = false;
   modelKey_ = setup_ && setup_->model ? fingerprint(*setup_->model) : std::string();
   if (setup_ && setup_->model && modelKey_ != old) {
     const GaussianMixture& m = *setup_->model;
@@ -147,6 +148,21 @@ void TrajectoryView::setPathCount(int n) {
 void TrajectoryView::setStale(bool stale) {
   if (stale_ != stale) {
     stale_ = stale;
+    update();
+  }
+}
+
+QString TrajectoryView::placeholder() const {
+  if (setup_ && !frames_.empty())
+    return {};
+  return failed_  ? "the run failed: see the message above"
+         : setup_ ? "running…"
+                  : "waiting for the first run…";
+}
+
+void TrajectoryView::setFailed(bool failed) {
+  if (failed_ != failed) {
+    failed_ = failed;
     update();
   }
 }

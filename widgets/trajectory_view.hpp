@@ -58,7 +58,11 @@ public:
   bool isImage() const;
   void setPathCount(int n);
   int pathCount() const { return pathCount_; }
-  void setStale(bool stale); // a newer run is on its way: dim and badge
+  void setStale(bool stale);   // a newer run is on its way: dim and badge
+  void setFailed(bool failed); // the run failed before its first frame: say so, not running…
+  // What the view shows instead of particles before the first frame; empty once they are on
+  // screen.
+  QString placeholder() const;
 
   QRectF viewRect() const { return view_; }
   void setViewRect(const QRectF& r);
@@ -113,7 +117,8 @@ private:
   int step_ = 0;
   Density density_ = Density::current;
   ColorBy colorBy_ = ColorBy::automatic;
-  bool showPaths_ = true, showParticles_ = true, stale_ = false, showGenealogy_ = false;
+  bool showPaths_ = true, showParticles_ = true, stale_ = false, showGenealogy_ = false,
+       failed_ = false;
   int genealogyDrawn_ = 0, genealogySkipped_ = 0;
   bool showDenoised_ = false, showsDenoised_ = false;
   int imageTiles_ = 0;

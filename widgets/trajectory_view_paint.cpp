@@ -61,9 +61,9 @@ void TrajectoryView::paintEvent(QPaintEvent*) {
   } report{timer};
   QPainter p(this);
   p.fillRect(rect(), palette().window());
-  if (!setup_ || frames_.empty()) {
+  if (const QString text = placeholder(); !text.isEmpty()) {
     p.setPen(palette().color(QPalette::Mid));
-    p.drawText(rect(), Qt::AlignCenter, setup_ ? "running…" : "waiting for the first run…");
+    p.drawText(rect(), Qt::AlignCenter, text);
     return;
   }
   if (isTwoD())

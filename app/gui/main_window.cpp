@@ -417,8 +417,10 @@ void MainWindow::connectSession() {
   connect(session_, &Session::runFailed, this,
           [this](const QString&, const QMap<QString, QString>& e) {
             view_->setStale(false);
-            showErrors(e);
-            stState_->setText("✗ run failed: see the red fields");
+            view_->setFailed(true);
+            // a failure no field caused (a lost device) is only in the message bar
+            stState_->setText(showErrors(e) ? "✗ run failed: see the red fields"
+                                            : "✗ run failed: see the message above");
           });
   connect(session_, &Session::runCancelled, this, [this] {
     view_->setStale(false);

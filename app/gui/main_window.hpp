@@ -55,6 +55,7 @@ public:
   nlohmann::json currentJson() const;
   QString currentPath() const { return path_; }
   QString messageText() const;
+  QString runStateText() const; // the status bar's run state ("✓ done", "✗ run failed: …")
   QStringList recentFiles() const;
 
   // Exports by the file's suffix: .png, .svg or .csv of a chart or the view; .npy of samples.
@@ -96,7 +97,9 @@ private:
   void connectSession();
   void applyJson(const nlohmann::json& j, const QString& path, const QString& builtin);
   void onEdited(bool continuous);
-  void showErrors(const QMap<QString, QString>& errors);
+  // Marks the fields named in `errors` and shows the rest in the message bar; true when some
+  // field was marked.
+  bool showErrors(const QMap<QString, QString>& errors);
   void showMessage(const QString& text, bool error = true);
   void setModified(bool m);
   void updateTitle();

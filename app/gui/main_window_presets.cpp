@@ -188,7 +188,7 @@ void MainWindow::onEdited(bool continuous) {
   session_->setPresetJson(currentJson(), continuous);
 }
 
-void MainWindow::showErrors(const QMap<QString, QString>& errors) {
+bool MainWindow::showErrors(const QMap<QString, QString>& errors) {
   model_->setErrors(errors);
   QMap<QString, QString> rest = errors;
   for (ComponentForm* f : {process_, schedule_, solver_, guidance_, reward_})
@@ -204,11 +204,13 @@ void MainWindow::showErrors(const QMap<QString, QString>& errors) {
     if (it.key().isEmpty() || !shown.contains(head))
       lines << (it.key().isEmpty() ? it.value() : it.key() + ": " + it.value());
   }
+  const bool marked = lines.size() < errors.size();
   if (!lines.isEmpty())
     showMessage(lines.join("\n"));
   else if (errors.isEmpty() && message_->property("fromErrors").toBool())
     messageBar_->hide();
   message_->setProperty("fromErrors", !lines.isEmpty());
+  return marked;
 }
 
 void MainWindow::showMessage(const QString& text, bool error) {
@@ -222,6 +224,10 @@ void MainWindow::showMessage(const QString& text, bool error) {
 
 QString MainWindow::messageText() const {
   return messageBar_->isVisible() ? message_->text() : QString();
+}
+
+QString MainWindow::runStateText() const {
+  return stState_->text();
 }
 
 void MainWindow::setModified(bool m) {

@@ -83,6 +83,10 @@ void EngineWorker::start(int gen, const Preset& p, std::shared_ptr<std::atomic<b
   try {
     const Experiment e = build_experiment(p);
     auto it = backends_.find(p.backend);
+    if (it != backends_.end() && !it->second.first->usable()) {
+      backends_.erase(it); // its device was lost: open it again
+      it = backends_.end();
+    }
     if (it == backends_.end()) {
       BackendChoice bc = make_backend(p.backend);
       it = backends_.emplace(p.backend, std::make_pair(std::move(bc.backend), bc.notice)).first;

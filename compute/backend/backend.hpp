@@ -54,6 +54,9 @@ public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
   virtual std::string device() const = 0;
+  // false once the device is gone (a lost GPU): every later call fails, so callers that keep
+  // backends make a new one
+  virtual bool usable() const { return true; }
 
   virtual Tensor alloc(int64_t rows, int64_t cols) = 0;
   virtual void upload(Tensor& t, const float* host) = 0;

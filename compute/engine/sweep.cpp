@@ -313,7 +313,7 @@ SweepTable run_sweep(const Sweep& s, const SweepOptions& o) {
       const Preset& p = l.preset;
       const Experiment e = build_experiment(p);
       auto& be = backends[p.backend];
-      if (!be)
+      if (!be || !be->usable()) // none yet, or its device was lost in an earlier row
         be = std::move(make_backend(p.backend).backend);
       RunOptions ro;
       ro.cancel = o.cancel;

@@ -2,6 +2,7 @@
 // still runs on the CPU backend with a one-line notice saying why; `info` says why too. Runs
 // with or without a Vulkan device (nothing here needs one).
 #include "backend/backend.hpp"
+#include "backend/vulkan/vulkan_backend.hpp"
 #include "core/error.hpp"
 #include "io/preset.hpp"
 
@@ -92,6 +93,20 @@ private slots:
     const Result s = cli({"sample", "--particles", "64"}, {"ITSLAB_BACKEND=cpu"});
     QVERIFY2(!s.crashed && s.code == 0, s.describe().c_str());
     QVERIFY2(has(s.out, "backend     cpu"), s.out.c_str());
+  }
+
+  // A device lost during a run (simulated: every fence wait reports VK_ERROR_DEVICE_LOST) ends
+  // the command with the reason and exit code 1, not a crash; an unknown fault is named.
+  void deviceLossEndsTheRunWithItsReason() {
+    if (!probe_vulkan().available)
+      QSKIP("no usable Vulkan device to lose");
+    const QStringList args{"sample", "--backend", "vulkan", "--particles", "64"};
+    const Result s = cli(args, {"ITSLAB_VK_FAULT=device-lost"});
+    QVERIFY2(!s.crashed && s.code == 1, s.describe().c_str());
+    QVERIFY2(has(s.err, "error: vulkan: device lost while running on"), s.err.c_str());
+    const Result u = cli(args, {"ITSLAB_VK_FAULT=meteor"});
+    QVERIFY2(!u.crashed && u.code == 1, u.describe().c_str());
+    QVERIFY2(has(u.err, "ITSLAB_VK_FAULT: unknown fault 'meteor'"), u.err.c_str());
   }
 
   // Preset "backend": auto, cpu, vulkan or vulkan:<device>; anything else names the field.

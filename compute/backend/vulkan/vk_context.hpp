@@ -127,8 +127,9 @@ class Device {
 public:
   // selector: "" the best device (discrete > integrated > virtual > cpu), a number (index in
   // `itslab-cli info`), a type ("discrete", "integrated", "virtual", "cpu") or a
-  // case-insensitive substring of the device name. Devices are shared within the process.
-  // nullptr and `error` when nothing usable matches.
+  // case-insensitive substring of the device name. Devices are shared within the process; after
+  // a device loss the next open creates a new logical device (backends still holding the lost
+  // one keep failing clearly). nullptr and `error` when nothing usable matches.
   static std::shared_ptr<Device> open(const std::string& selector, std::string& error);
   ~Device();
   Device(const Device&) = delete;
@@ -138,6 +139,9 @@ public:
   void check_alive() const;
   // Submits under the queue lock; VK_ERROR_DEVICE_LOST marks the device lost and throws.
   void submit(VkCommandBuffer cmd, VkFence fence);
+  // Waits for a submission; VK_ERROR_DEVICE_LOST marks the device lost and throws. While
+  // ITSLAB_VK_FAULT=device-lost is set (tests), every wait reports a loss, as a driver reset
+  // would.
   void wait(VkFence fence);
   // Lazily created pipeline for (shader, spec constants 1..); constant 0 is the workgroup size.
   const Pipeline& pipeline(Shader s, uint32_t wg, const std::vector<uint32_t>& spec);
@@ -171,6 +175,7 @@ public:
 
 private:
   Device() = default;
+  [[noreturn]] void mark_lost(const char* during);
   std::mutex queue_mutex_, pipe_mutex_;
   std::map<std::pair<int, std::vector<uint32_t>>, Pipeline> pipes_;
   std::map<int, VkShaderModule> modules_;

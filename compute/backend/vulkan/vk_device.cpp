@@ -99,7 +99,8 @@ std::shared_ptr<Device> Device::open(const std::string& selector, std::string& e
   }
 
   std::lock_guard<std::mutex> lock(g_device_mutex);
-  if (auto it = g_devices.find(static_cast<uint32_t>(pick)); it != g_devices.end())
+  if (auto it = g_devices.find(static_cast<uint32_t>(pick));
+      it != g_devices.end() && !it->second->lost)
     return it->second;
 
   Api& a = api();
@@ -223,7 +224,8 @@ Device::~Device() {
 void Device::check_alive() const {
   if (lost.load())
     throw Error("vulkan: the device (" + info.name +
-                ") was lost earlier in this process; use --backend cpu or restart");
+                ") was lost earlier; start a new run (it opens the device again) or use "
+                "--backend cpu");
 }
 
 void Device::submit(VkCommandBuffer cmd, VkFence fence) {
@@ -236,10 +238,8 @@ void Device::submit(VkCommandBuffer cmd, VkFence fence) {
     std::lock_guard<std::mutex> lock(queue_mutex_);
     r = api().vkQueueSubmit(queue, 1, &si, fence);
   }
-  if (r == VK_ERROR_DEVICE_LOST) {
-    lost = true;
-    throw Error("vulkan: device lost while submitting work to " + info.name + " (run aborted)");
-  }
+  if (r == VK_ERROR_DEVICE_LOST)
+    mark_lost("submitting work to");
   if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY)
     throw Error("vulkan: out of memory submitting work to " + info.name + " (" + result_name(r) +
                 ")");
@@ -247,12 +247,22 @@ void Device::submit(VkCommandBuffer cmd, VkFence fence) {
 }
 
 void Device::wait(VkFence fence) {
-  const VkResult r = api().vkWaitForFences(dev, 1, &fence, VK_TRUE, UINT64_MAX);
-  if (r == VK_ERROR_DEVICE_LOST) {
-    lost = true;
-    throw Error("vulkan: device lost while running on " + info.name + " (run aborted)");
+  VkResult r = api().vkWaitForFences(dev, 1, &fence, VK_TRUE, UINT64_MAX);
+  if (const char* fault = std::getenv("ITSLAB_VK_FAULT"); fault && *fault) {
+    if (std::string(fault) != "device-lost")
+      throw Error("ITSLAB_VK_FAULT: unknown fault '" + std::string(fault) +
+                  "' (the one there is: device-lost)");
+    r = VK_ERROR_DEVICE_LOST;
   }
+  if (r == VK_ERROR_DEVICE_LOST)
+    mark_lost("running on");
   check(r, "vkWaitForFences");
+}
+
+void Device::mark_lost(const char* during) {
+  lost = true;
+  throw Error(std::string("vulkan: device lost while ") + during + " " + info.name +
+              " (run aborted)");
 }
 
 const Pipeline& Device::pipeline(Shader s, uint32_t wg, const std::vector<uint32_t>& spec) {

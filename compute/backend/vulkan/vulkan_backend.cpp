@@ -64,6 +64,10 @@ std::string VulkanBackend::device() const {
          " kernels";
 }
 
+bool VulkanBackend::usable() const {
+  return !impl_->dev->lost;
+}
+
 bool VulkanBackend::double_precision() const {
   return impl_->f64;
 }

@@ -36,6 +36,7 @@ public:
 
   std::string name() const override { return "vulkan"; }
   std::string device() const override;
+  bool usable() const override;
 
   Tensor alloc(int64_t rows, int64_t cols) override;
   void upload(Tensor& t, const float* host) override;
