@@ -12,6 +12,7 @@
 #include <cstring>
 #include <limits>
 #include <omp.h>
+#include <vector>
 
 namespace itslab {
 
@@ -423,13 +424,37 @@ void CpuBackend::time_embedding(Tensor& y, const Tensor& t, double scale, const 
   const float* f = data(freqs);
   float* o = data(y);
   const auto s = static_cast<float>(scale);
-#pragma omp parallel for schedule(static) if (n * half > 16384)
-  for (int64_t i = 0; i < n; ++i) {
-    const float tau = s * tv[i];
-    for (int64_t k = 0; k < half; ++k) {
-      const float a = tau * f[k];
-      o[i * dim + k] = static_cast<float>(std::cos(static_cast<double>(a)));
-      o[i * dim + half + k] = static_cast<float>(std::sin(static_cast<double>(a)));
+  // libm's cos and sin in double, rounded to float. They are computed with the vectorisable
+  // fdlibm ones (≤ 1 ulp of double from libm's; 10× faster on the bench's MLP, where libm's took
+  // a third of the run) and redone with libm where the range, |a| < 2¹⁹·π/2, is left or a value
+  // lies within 2⁻⁴⁰ relative of a float rounding boundary, so the floats are libm's bit for bit
+  // (as in box_muller_lanes).
+  constexpr double kRange = 823549.0, lo = 1.0 - 0x1p-40, hi = 1.0 + 0x1p-40;
+#pragma omp parallel if (n * half > 16384)
+  {
+    std::vector<unsigned char> redo(static_cast<size_t>(half));
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+      const float tau = s * tv[i];
+      float* cos_row = o + i * dim;
+      float* sin_row = cos_row + half;
+#pragma omp simd
+      for (int64_t k = 0; k < half; ++k) {
+        const auto a = static_cast<double>(tau * f[k]); // rounded to float, as PyTorch does
+        double sv, cv;
+        simd::sincos(a, sv, cv);
+        cos_row[k] = static_cast<float>(cv);
+        sin_row[k] = static_cast<float>(sv);
+        redo[k] = !(std::abs(a) < kRange) |
+                  (static_cast<float>(cv * lo) != static_cast<float>(cv * hi)) |
+                  (static_cast<float>(sv * lo) != static_cast<float>(sv * hi));
+      }
+      for (int64_t k = 0; k < half; ++k)
+        if (redo[k]) {
+          const auto a = static_cast<double>(tau * f[k]);
+          cos_row[k] = static_cast<float>(std::cos(a));
+          sin_row[k] = static_cast<float>(std::sin(a));
+        }
     }
   }
 }
