@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <numbers>
 #include <omp.h>
 #include <vector>
 
@@ -429,7 +430,7 @@ void CpuBackend::time_embedding(Tensor& y, const Tensor& t, double scale, const 
   // a third of the run) and redone with libm where the range, |a| < 2¹⁹·π/2, is left or a value
   // lies within 2⁻⁴⁰ relative of a float rounding boundary, so the floats are libm's bit for bit
   // (as in box_muller_lanes).
-  constexpr double kRange = 823549.0, lo = 1.0 - 0x1p-40, hi = 1.0 + 0x1p-40;
+  constexpr double kRange = 0x1p19 * std::numbers::pi / 2, lo = 1.0 - 0x1p-40, hi = 1.0 + 0x1p-40;
 #pragma omp parallel if (n * half > 16384)
   {
     std::vector<unsigned char> redo(static_cast<size_t>(half));
