@@ -21,6 +21,11 @@ inline std::string error_of(const std::function<void()>& f) {
   return "";
 }
 
+// Whether s contains part (messages and command output).
+inline bool has(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
 // A tensor [n, d] on be holding v (row-major).
 inline Tensor make(Backend& be, int64_t n, int64_t d, const std::vector<float>& v) {
   Tensor t = be.alloc(n, d);

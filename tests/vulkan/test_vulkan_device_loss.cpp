@@ -8,6 +8,7 @@
 #include "engine/sweep.hpp"
 #include "gui/gui_test_util.hpp"
 #include "io/preset.hpp"
+#include "test_util.hpp"
 #include "trajectory_view.hpp"
 #include "vulkan/vulkan_test_util.hpp"
 
@@ -16,6 +17,7 @@
 using namespace itslab;
 using namespace itslab::vulkan_test;
 using itslab::gui::test::isolate_settings;
+using itslab::test::has;
 
 namespace {
 // The fault for the life of the guard.
@@ -25,9 +27,6 @@ struct DeviceLoss {
   DeviceLoss(const DeviceLoss&) = delete;
   DeviceLoss& operator=(const DeviceLoss&) = delete;
 };
-bool has(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
 Preset small_default() {
   Preset p = load_checked_preset("default").preset;
   p.particles = 512;

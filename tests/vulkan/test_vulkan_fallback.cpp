@@ -5,12 +5,14 @@
 #include "backend/vulkan/vulkan_backend.hpp"
 #include "core/error.hpp"
 #include "io/preset.hpp"
+#include "test_util.hpp"
 
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
 
 using namespace itslab;
+using itslab::test::has;
 
 namespace {
 struct Result {
@@ -39,9 +41,6 @@ Result cli(const QStringList& args, const QStringList& env = {}) {
   r.out = p.readAllStandardOutput().toStdString();
   r.err = p.readAllStandardError().toStdString();
   return r;
-}
-bool has(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
 }
 } // namespace
 
