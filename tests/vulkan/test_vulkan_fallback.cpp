@@ -94,6 +94,19 @@ private slots:
     QVERIFY2(has(s.out, "backend     cpu"), s.out.c_str());
   }
 
+  // ITSLAB_VK_PRECISION takes f32 or f64; another value is named in the fallback notice and in
+  // `info`, where a Vulkan device would otherwise be used.
+  void unknownPrecisionIsNamed() {
+    const QStringList env{"ITSLAB_VK_PRECISION=f16"};
+    const char* why = "ITSLAB_VK_PRECISION: unknown value 'f16' (f32 or f64)";
+    const Result i = cli({"info"}, env);
+    QVERIFY2(!i.crashed && i.code == 0, i.describe().c_str());
+    QVERIFY2(has(i.out, why), i.out.c_str());
+    const Result s = cli({"sample", "--backend", "vulkan", "--particles", "64"}, env);
+    QVERIFY2(!s.crashed && s.code == 0, s.describe().c_str());
+    QVERIFY2(has(s.err, std::string("notice: Vulkan unavailable: ") + why), s.err.c_str());
+  }
+
   // A device lost during a run (simulated: every fence wait reports VK_ERROR_DEVICE_LOST) ends
   // the command with the reason and exit code 1, not a crash; an unknown fault is named.
   void deviceLossEndsTheRunWithItsReason() {

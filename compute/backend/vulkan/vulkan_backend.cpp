@@ -47,6 +47,7 @@ VulkanBackend::VulkanBackend(const std::string& device) : impl_(std::make_shared
   // Measured on lavapipe, where every dispatch costs 40–60 µs of thread wake-ups: fusing the
   // denoiser with the next lincomb halves the dispatches of a mixture run (see set_fusion).
   impl_->fuse = impl_->dev->info.rank == 3;
+  impl_->cpu_tuned = impl_->dev->info.rank == 3;
 }
 
 VulkanBackend::~VulkanBackend() {
@@ -123,6 +124,16 @@ bool VulkanBackend::set_gemm_kernel(GemmKernel k) {
   I.gemm_lanes = k == GemmKernel::automatic ? I.dev->info.rank == 3 && I.lanes_possible()
                                             : k == GemmKernel::subgroup;
   return true;
+}
+void VulkanBackend::use_gpu_choices() {
+  Impl& I = *impl_;
+  I.rec->sync();
+  I.f64 = I.dev->f64;
+  I.gemm_lanes = false;
+  I.texel_loads = false;
+  I.fuse = false;
+  I.force_staging = true;
+  I.cpu_tuned = false;
 }
 void VulkanBackend::set_force_staging(bool on) {
   impl_->force_staging = on;

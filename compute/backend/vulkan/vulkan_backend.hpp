@@ -67,8 +67,8 @@ public:
 
   // The raw Philox uint32 words of fill_uniform's counters, stored as float bit patterns.
   void fill_bits(Tensor& y, const NoiseKey& key);
-  // Kernels run in double where the CPU backend uses double (CPU-type devices with
-  // shaderFloat64, or ITSLAB_VK_PRECISION=f64).
+  // Kernels run in double where the CPU backend uses double (devices with shaderFloat64,
+  // unless ITSLAB_VK_PRECISION=f32).
   bool double_precision() const;
   // Switches between the double and float kernels (false when double is not available).
   bool set_double_precision(bool on);
@@ -107,6 +107,12 @@ public:
   // give the same bits; tests run each. False when the device cannot run the one asked for.
   enum class GemmKernel { automatic, shared_tile, subgroup };
   bool set_gemm_kernel(GemmKernel k);
+
+  // Every choice a discrete GPU gets, whatever this device is: storage-buffer loads, no
+  // denoiser fusion, the shared-memory GEMM, one particle per denoiser invocation, staging
+  // copies for arrays allocated from now on, and the device's default precision. Tests use it
+  // on lavapipe to check the path a GPU runs.
+  void use_gpu_choices();
 
   // Validation messages (ITSLAB_VK_VALIDATION=1) seen in this process so far.
   static int validation_errors();

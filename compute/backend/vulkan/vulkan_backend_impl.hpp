@@ -97,6 +97,7 @@ struct VulkanBackend::Impl {
   bool force_staging = false;
   bool texel_loads = false; // the CPU-type device kernels: see set_texel_loads
   bool fuse = false;        // see set_fusion
+  bool cpu_tuned = false;   // a CPU-type device's choices where no setter covers them
   // The mixture denoiser's dispatch (recorder id), held back in the recorder so that a lincomb
   // reading its output `out` [n, d] can run fused with it (gmm_denoise_lincomb); recorded as it
   // is otherwise.

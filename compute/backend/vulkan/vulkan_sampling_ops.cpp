@@ -314,7 +314,7 @@ void VulkanBackend::gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelPara
   // 2-D mixture, 20 steps, time in this kernel with the loops unrolled: 0.51 s with 1 per
   // invocation, 0.29 s with 4 or 8, 0.27 s with 16, 0.25 s with 32). GPUs keep one particle
   // per invocation.
-  const uint32_t per = I.dev->info.rank != 3 ? 1 : d <= 4 ? 32 : d <= 16 ? 8 : 4;
+  const uint32_t per = !I.cpu_tuned ? 1 : d <= 4 ? 32 : d <= 16 ? 8 : 4;
   // Up to 16 components, the component loops are unrolled (one pipeline per count): the table
   // offsets become constants, which lavapipe loads once as scalars instead of gathering them
   // per lane (measured: the 2-D mixture's kernel 0.37 s → 0.25 s for 1M particles × 20 steps).
