@@ -89,6 +89,39 @@ void store_x0(uint g, float x0) {
 }
 
 #ifdef DIMS
+// D % 4 = 0: each invocation stores four dimensions of a particle at once, as float4s (a
+// storage-buffer store is a loop over the SIMD lanes, all components of a vector in one visit),
+// and the lincomb terms are read as float4 texels (bindings 15–17 bound as such)
+const bool V4 = D % 4u == 0u;
+layout(std430, binding = 0) writeonly buffer O4 { vec4 o4[]; };
+#ifdef LINCOMB
+layout(std430, binding = 3) writeonly buffer Y4 { vec4 y4[]; };
+#undef T
+#undef TD
+#define T vec4
+#define TD dvec4
+#include "lincomb_term.glsl"
+
+// term t's float4 at elements 4·g4 .. 4·g4 + 3, where the posterior means there are x0
+vec4 lin_x4(uint t, uint g4, vec4 x0) {
+  if (t == LD) return x0;
+  const uint k = t < LD ? t : t - 1u;
+  if (k == 0u) return texelFetch(lin0, int(g4));
+  if (k == 1u) return texelFetch(lin1, int(g4));
+  return texelFetch(lin2, int(g4));
+}
+#endif
+
+// output elements g .. g + 3 (g % 4 = 0), each as store_x0 computes it
+void store_x0_4(uint g, vec4 x0) {
+  o4[g / 4u] = x0;
+#ifdef LINCOMB
+  precise vec4 s = vec4(pc.a[0]) * lin_x4(0u, g / 4u, x0);
+  for (uint t = 1u; t < LM; ++t) s = term(s, vec4(pc.a[t]), lin_x4(t, g / 4u, x0));
+  y4[g / 4u] = s;
+#endif
+}
+
 layout(binding = 14) uniform samplerBuffer x_texel;
 real la[(KU > 0u ? KU : 1u) * P]; // ℓ_a, then e^(ℓ_a − m), of component a, particle j at a·P + j
 
@@ -124,19 +157,31 @@ void main() {
       la[a * P + j] = real_exp(la[a * P + j] - m[j]);
       total[j] += la[a * P + j];
     }
-  for (uint i = 0u; i < D; ++i) {
-    real acc[P];
+  const uint W = V4 ? 4u : 1u; // dimensions stored together
+  for (uint i0 = 0u; i0 < D; i0 += W) {
+    real acc[P * 4u]; // dimension i0 + q of particle j at 4j + q
+    [[unroll]] for (uint q = 0u; q < W; ++q) {
+      const uint i = i0 + q;
+      for (uint j = 0u; j < P; ++j) {
+        xi[j] = real(texelFetch(x_texel, int(row[j] + i)).x);
+        acc[j * 4u + q] = real(0.0);
+      }
+      [[unroll]] for (uint a = 0u; a < KU; ++a) {
+        const real mu = entry(a, E_MU + i), gain = entry(a, E_GAIN + i);
+        const real amu = alpha * mu;
+        for (uint j = 0u; j < P; ++j)
+          acc[j * 4u + q] += la[a * P + j] * (mu + (xi[j] - amu) * gain);
+      }
+    }
     for (uint j = 0u; j < P; ++j) {
-      xi[j] = real(texelFetch(x_texel, int(row[j] + i)).x);
-      acc[j] = real(0.0);
+      if (p0 + j >= pc.n) continue;
+      if (V4)
+        store_x0_4((p0 + j) * D + i0,
+                   vec4(float(acc[j * 4u] / total[j]), float(acc[j * 4u + 1u] / total[j]),
+                        float(acc[j * 4u + 2u] / total[j]), float(acc[j * 4u + 3u] / total[j])));
+      else
+        store_x0((p0 + j) * D + i0, float(acc[j * 4u] / total[j]));
     }
-    [[unroll]] for (uint a = 0u; a < KU; ++a) {
-      const real mu = entry(a, E_MU + i), gain = entry(a, E_GAIN + i);
-      const real amu = alpha * mu;
-      for (uint j = 0u; j < P; ++j) acc[j] += la[a * P + j] * (mu + (xi[j] - amu) * gain);
-    }
-    for (uint j = 0u; j < P; ++j)
-      if (p0 + j < pc.n) store_x0((p0 + j) * D + i, float(acc[j] / total[j]));
   }
 }
 #else

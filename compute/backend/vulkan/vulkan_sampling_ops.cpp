@@ -47,12 +47,15 @@ static bool fuse_with_denoiser(VulkanBackend* be, VulkanBackend::Impl& I, Tensor
   vk::Recorder::Held k = I.rec->take_held();
   const uint64_t range = static_cast<uint64_t>(h.n * h.d) * 4;
   k.binds.push_back({buffer_of(be, y), 0, range, true});
+  // the DIMS kernel reads the terms as float4 texels when D % 4 = 0 (gmm_denoise.comp's V4)
+  const bool dims = k.s == Shader::gmm_denoise_dims_f32 || k.s == Shader::gmm_denoise_dims_f64;
+  const uint32_t components = dims && h.d % 4 == 0 ? 4 : 1;
   std::vector<Bind> texels;
   float a[4] = {};
   for (size_t t = 0; t < terms.size(); ++t) {
     a[t] = static_cast<float>(terms[t].a);
     if (static_cast<int>(t) != ld)
-      texels.push_back({buffer_of(be, *terms[t].x), 0, range, false, false, 1});
+      texels.push_back({buffer_of(be, *terms[t].x), 0, range, false, false, components});
   }
   // the kernel declares three texel inputs, so all three are bound
   while (texels.size() < 3)
