@@ -88,12 +88,19 @@ void store_x0(uint g, float x0) {
 #endif
 }
 
+// Float4 stores (a storage-buffer store is a loop over the SIMD lanes, all components of a
+// vector in one visit), with the fused lincomb's terms read as float4 texels (bound as such by
+// the host): the DIMS kernel when D % 4 = 0 (four dimensions of a particle), the other kernel
+// when BLOCK4 (spec constant 10: every invocation holds P whole particles and P·D % 4 = 0, so
+// its P·D outputs are whole float4s from p0·D).
+layout(constant_id = 10) const bool BLOCK4 = false;
 #ifdef DIMS
-// D % 4 = 0: each invocation stores four dimensions of a particle at once, as float4s (a
-// storage-buffer store is a loop over the SIMD lanes, all components of a vector in one visit),
-// and the lincomb terms are read as float4 texels (bindings 15–17 bound as such)
 const bool V4 = D % 4u == 0u;
+#else
+const bool V4 = BLOCK4;
+#endif
 layout(std430, binding = 0) writeonly buffer O4 { vec4 o4[]; };
+layout(std430, binding = 1) readonly buffer X4 { vec4 x4[]; };
 #ifdef LINCOMB
 layout(std430, binding = 3) writeonly buffer Y4 { vec4 y4[]; };
 #undef T
@@ -122,6 +129,7 @@ void store_x0_4(uint g, vec4 x0) {
 #endif
 }
 
+#ifdef DIMS
 layout(binding = 14) uniform samplerBuffer x_texel;
 real la[(KU > 0u ? KU : 1u) * P]; // ℓ_a, then e^(ℓ_a − m), of component a, particle j at a·P + j
 
@@ -210,10 +218,15 @@ void logits(uint a, real alpha) {
 void main() {
   const uint p0 = global_id() * P;
   if (p0 >= pc.n) return;
+  if (V4)
+    [[unroll]] for (uint e4 = 0u; e4 < P * D / 4u; ++e4) {
+      const vec4 v = x4[p0 * D / 4u + e4];
+      [[unroll]] for (uint c = 0u; c < 4u; ++c) xv[4u * e4 + c] = real(v[c]);
+    }
   for (uint j = 0u; j < P; ++j) {
     const uint p = min(p0 + j, pc.n - 1u); // past the end: recomputed, never stored
     for (uint i = 0u; i < D; ++i) {
-      xv[j * D + i] = real(x[p * D + i]);
+      if (!V4) xv[j * D + i] = real(x[p * D + i]);
       acc[j * D + i] = real(0.0);
     }
     m[j] = real_neg_inf();
@@ -261,6 +274,17 @@ void main() {
         for (uint j = 0u; j < P; ++j) acc[j * D + i] += l[j] * (mu + (xv[j * D + i] - amu) * gain);
       }
     }
+  }
+  if (V4) {
+    [[unroll]] for (uint e4 = 0u; e4 < P * D / 4u; ++e4) {
+      vec4 v;
+      [[unroll]] for (uint c = 0u; c < 4u; ++c) {
+        const uint e = 4u * e4 + c;
+        v[c] = float(acc[e] / total[e / D]);
+      }
+      store_x0_4(p0 * D + 4u * e4, v);
+    }
+    return;
   }
   for (uint j = 0u; j < P; ++j)
     if (p0 + j < pc.n)

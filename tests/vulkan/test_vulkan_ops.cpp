@@ -302,34 +302,40 @@ private slots:
     QVERIFY_THROWS_EXCEPTION(Error, vk_->gmm_denoise(o, t, models[0].kernel_params(), 1, 1, 99));
   }
 
-  // The denoiser kernel with the dimension loop outermost (CPU-type devices, chosen with the
-  // texel reads) sums every output in the other kernel's order: the same bits, whole and in
-  // chunks of 64 rows, both precisions, with and without a class.
+  // The CPU-type device kernels (chosen with the texel reads) sum every output in the storage-
+  // buffer kernel's order: the same bits, whole and in chunks of 64 rows, both precisions, with
+  // and without a class. They are the denoiser with the dimension loop outermost (64-D) and the
+  // float4 loads and stores (64-D; 2-D and 6-D when the particle count is a multiple of the
+  // particles per invocation, 512 here, and 333 is not).
   void denoiserKernelsGiveTheSameBits() {
     const bool was = vk_->double_precision();
-    for (const GaussianMixture& m : {iso6_mixture(), builtin_gmm("gmm/high-dim-64")})
+    for (const GaussianMixture& m :
+         {builtin_gmm("gmm/eight-gaussians"), iso6_mixture(), builtin_gmm("gmm/high-dim-64")})
       for (bool f64 : {true, false}) {
         if (!vk_->set_double_precision(f64))
           continue;
-        const int64_t d = m.dim(), n = 333;
-        const auto x = data(n * d, 4, -4, 4);
-        for (int cls : {-1, 1})
-          for (uint64_t bind : {~uint64_t{0}, static_cast<uint64_t>(64 * d * 4)}) {
-            vk_->set_max_binding_bytes(bind);
-            std::vector<std::vector<float>> outs;
-            for (bool texel : {false, true}) {
-              vk_->set_texel_loads(texel);
-              Tensor t = put(*vk_, n, d, x), o = vk_->alloc(n, d);
-              vk_->gmm_denoise(o, t, m.kernel_params(), 0.9, 0.3, cls);
-              outs.push_back(get(*vk_, o));
+        for (int64_t n : {333, 512}) {
+          const int64_t d = m.dim();
+          const auto x = data(n * d, 4, -4, 4);
+          for (int cls : {-1, 1})
+            for (uint64_t bind : {~uint64_t{0}, static_cast<uint64_t>(64 * d * 4)}) {
+              vk_->set_max_binding_bytes(bind);
+              std::vector<std::vector<float>> outs;
+              for (bool texel : {false, true}) {
+                vk_->set_texel_loads(texel);
+                Tensor t = put(*vk_, n, d, x), o = vk_->alloc(n, d);
+                vk_->gmm_denoise(o, t, m.kernel_params(), 0.9, 0.3, cls);
+                outs.push_back(get(*vk_, o));
+              }
+              expect_bits(outs[1], outs[0],
+                          QString("%1 %2 n %3 cls %4 binding %5")
+                              .arg(m.id().c_str())
+                              .arg(f64 ? "f64" : "f32")
+                              .arg(n)
+                              .arg(cls)
+                              .arg(bind));
             }
-            expect_bits(outs[1], outs[0],
-                        QString("%1 %2 cls %3 binding %4")
-                            .arg(m.id().c_str())
-                            .arg(f64 ? "f64" : "f32")
-                            .arg(cls)
-                            .arg(bind));
-          }
+        }
       }
     vk_->set_max_binding_bytes(~0ull);
     vk_->set_texel_loads(vk_->device().find("cpu device") != std::string::npos);

@@ -100,11 +100,12 @@ struct VulkanBackend::Impl {
   bool cpu_tuned = false;   // a CPU-type device's choices where no setter covers them
   // The mixture denoiser's dispatch (recorder id), held back in the recorder so that a lincomb
   // reading its output `out` [n, d] can run fused with it (gmm_denoise_lincomb); recorded as it
-  // is otherwise.
+  // is otherwise. vec4: the kernel reads the lincomb's terms as float4 texels.
   struct HeldDenoise {
     uint64_t id;
     BufferPtr out;
     int64_t n, d;
+    bool vec4;
   };
   std::optional<HeldDenoise> held_denoise;
 

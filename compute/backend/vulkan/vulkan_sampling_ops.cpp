@@ -17,6 +17,9 @@ struct LincombPush {
 static_assert(sizeof(LincombPush) == 40);
 } // namespace
 
+// Where gmm_denoise.comp's LINCOMB constants (ids 7–9: LM, LD, FUSED) sit in its spec list.
+constexpr size_t kSpecLincomb = 6;
+
 // The lincomb right after gmm_denoise, when its terms include the denoiser's output: one
 // dispatch of gmm_denoise_lincomb in place of the held denoiser. False (nothing done) when the
 // terms do not allow it.
@@ -47,9 +50,7 @@ static bool fuse_with_denoiser(VulkanBackend* be, VulkanBackend::Impl& I, Tensor
   vk::Recorder::Held k = I.rec->take_held();
   const uint64_t range = static_cast<uint64_t>(h.n * h.d) * 4;
   k.binds.push_back({buffer_of(be, y), 0, range, true});
-  // the DIMS kernel reads the terms as float4 texels when D % 4 = 0 (gmm_denoise.comp's V4)
-  const bool dims = k.s == Shader::gmm_denoise_dims_f32 || k.s == Shader::gmm_denoise_dims_f64;
-  const uint32_t components = dims && h.d % 4 == 0 ? 4 : 1;
+  const uint32_t components = h.vec4 ? 4 : 1;
   std::vector<Bind> texels;
   float a[4] = {};
   for (size_t t = 0; t < terms.size(); ++t) {
@@ -63,8 +64,9 @@ static bool fuse_with_denoiser(VulkanBackend* be, VulkanBackend::Impl& I, Tensor
   k.binds.insert(k.binds.end(), texels.begin(), texels.end());
   const auto* ab = reinterpret_cast<const uint8_t*>(a);
   k.push.insert(k.push.end(), ab, ab + sizeof a);
-  k.spec.insert(k.spec.end(),
-                {static_cast<uint32_t>(terms.size()), static_cast<uint32_t>(ld), kCpuFuses});
+  k.spec[kSpecLincomb] = static_cast<uint32_t>(terms.size());
+  k.spec[kSpecLincomb + 1] = static_cast<uint32_t>(ld);
+  k.spec[kSpecLincomb + 2] = kCpuFuses;
   static constexpr std::pair<Shader, Shader> kFused[] = {
       {Shader::gmm_denoise_f32, Shader::gmm_denoise_lincomb_f32},
       {Shader::gmm_denoise_f64, Shader::gmm_denoise_lincomb_f64},
@@ -322,19 +324,31 @@ void VulkanBackend::gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelPara
   // offsets become constants, which lavapipe loads once as scalars instead of gathering them
   // per lane (measured: the 2-D mixture's kernel 0.37 s → 0.25 s for 1M particles × 20 steps).
   const uint32_t unrolled = tb.active.size() <= 16 ? static_cast<uint32_t>(tb.active.size()) : 0u;
-  const std::vector<uint32_t> spec{static_cast<uint32_t>(d),
-                                   g.full() ? 1u : 0u,
-                                   per,
-                                   tp.ubo_vecs,
-                                   static_cast<uint32_t>(row_len),
-                                   unrolled};
-  const uint64_t max_texels = I.dev->props.limits.maxTexelBufferElements;
-  const int64_t chunk = I.chunk_rows(n, static_cast<uint64_t>(d) * 4);
   // The DIMS kernel on CPU-type devices (with the texel reads) for isotropic mixtures whose
   // component loops unroll, above 4 dimensions: there the per-particle arrays would be indexed
   // by the dimension loop (measured on lavapipe, the 64-D mixture, 4096 particles × 20 steps:
   // the kernel 107 → 35–41 ms; in 2-D it was no faster)
   const bool dims = I.texel_loads && !g.full() && unrolled > 0 && d > 4;
+  // Float4 loads and stores (gmm_denoise.comp's V4) on CPU-type devices: in the DIMS kernel
+  // when D % 4 = 0, in the other when every invocation holds whole particles and P·D % 4 = 0
+  const auto vec4 = [&](int64_t rows) {
+    return I.texel_loads && (dims ? d % 4 == 0 : rows % per == 0 && (per * d) % 4 == 0);
+  };
+  // constant ids 1–6, then the LINCOMB variant's 7–9 (set by fuse_with_denoiser), then BLOCK4
+  const auto spec = [&](int64_t rows) {
+    return std::vector<uint32_t>{static_cast<uint32_t>(d),
+                                 g.full() ? 1u : 0u,
+                                 per,
+                                 tp.ubo_vecs,
+                                 static_cast<uint32_t>(row_len),
+                                 unrolled,
+                                 2u,
+                                 0u,
+                                 kCpuFuses,
+                                 !dims && vec4(rows) ? 1u : 0u};
+  };
+  const uint64_t max_texels = I.dev->props.limits.maxTexelBufferElements;
+  const int64_t chunk = I.chunk_rows(n, static_cast<uint64_t>(d) * 4);
   const Shader sh = dims ? I.variant(Shader::gmm_denoise_dims_f32, Shader::gmm_denoise_dims_f64)
                          : I.variant(Shader::gmm_denoise_f32, Shader::gmm_denoise_f64);
   const auto binds = [&](uint64_t off, uint64_t range) {
@@ -345,14 +359,14 @@ void VulkanBackend::gmm_denoise(Tensor& x0, const Tensor& x, const GmmKernelPara
   };
   if (I.fuse && chunk >= n && static_cast<uint64_t>(n * d) <= max_texels) {
     pc.n = static_cast<uint32_t>(n);
-    const uint64_t id = I.rec->hold(sh, spec, binds(0, static_cast<uint64_t>(n * d) * 4), &pc,
+    const uint64_t id = I.rec->hold(sh, spec(n), binds(0, static_cast<uint64_t>(n * d) * 4), &pc,
                                     sizeof pc, static_cast<uint64_t>((n + per - 1) / per), kWg);
-    I.held_denoise = Impl::HeldDenoise{id, ob, n, d};
+    I.held_denoise = Impl::HeldDenoise{id, ob, n, d, vec4(n)};
     return;
   }
   I.for_chunks(n, static_cast<uint64_t>(d) * 4, [&](int64_t r0, int64_t rc) {
     pc.n = static_cast<uint32_t>(rc);
-    I.rec->dispatch(sh, spec,
+    I.rec->dispatch(sh, spec(rc),
                     binds(static_cast<uint64_t>(r0 * d) * 4, static_cast<uint64_t>(rc * d) * 4),
                     &pc, sizeof pc, static_cast<uint64_t>((rc + per - 1) / per), kWg);
   });
