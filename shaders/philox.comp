@@ -9,9 +9,17 @@
 #include "math64.glsl"
 #endif
 
-// MODE is a specialization constant: llvmpipe would otherwise run all three under masks
+// MODE is a specialization constant: llvmpipe would otherwise run all three under masks.
+// So are the shape hints: DW = d when d < 4 (each row is one block, of which only the first d
+// words are turned into values and stored), 0 otherwise; VEC4 when d % 4 = 0 (each block is
+// one float4 store). A storage-buffer store is a loop over the SIMD lanes on llvmpipe, all
+// components of a vector in one visit.
 layout(constant_id = 1) const uint MODE = 0;
+layout(constant_id = 2) const uint DW = 0;
+layout(constant_id = 3) const bool VEC4 = false;
 layout(std430, binding = 0) writeonly buffer Y { float y[]; };
+layout(std430, binding = 0) writeonly buffer Y2 { vec2 y2[]; };
+layout(std430, binding = 0) writeonly buffer Y4 { vec4 y4[]; };
 layout(push_constant) uniform PC {
   uint n, d, seed_lo, seed_hi, stream, step, first_particle;
 } pc;
@@ -57,10 +65,10 @@ void main() {
   const uint row = gid / nb, blk = gid - row * nb;
   const uvec4 r = philox4x32_10(uvec4(blk, pc.first_particle + row, pc.step, pc.stream),
                                 uvec2(pc.seed_lo, pc.seed_hi));
-  float v[4];
+  float v[4] = float[4](0.0, 0.0, 0.0, 0.0);
   if (MODE == 0u) {
     box_muller(r.x, r.y, v[0], v[1]);
-    box_muller(r.z, r.w, v[2], v[3]);
+    if (DW == 0u || DW > 2u) box_muller(r.z, r.w, v[2], v[3]);
   } else if (MODE == 1u) {
     v[0] = uint_to_unit(r.x); v[1] = uint_to_unit(r.y);
     v[2] = uint_to_unit(r.z); v[3] = uint_to_unit(r.w);
@@ -68,7 +76,15 @@ void main() {
     v[0] = uintBitsToFloat(r.x); v[1] = uintBitsToFloat(r.y);
     v[2] = uintBitsToFloat(r.z); v[3] = uintBitsToFloat(r.w);
   }
-  const uint col = 4u * blk, base = row * pc.d + col;
-  for (uint j = 0u; j < 4u; ++j)
-    if (col + j < pc.d) y[base + j] = v[j];
+  if (VEC4) {
+    y4[gid] = vec4(v[0], v[1], v[2], v[3]); // row·d + 4·blk = 4·gid
+  } else if (DW == 2u) {
+    y2[row] = vec2(v[0], v[1]);
+  } else if (DW == 1u) {
+    y[row] = v[0];
+  } else {
+    const uint col = 4u * blk, base = row * pc.d + col;
+    for (uint j = 0u; j < 4u; ++j)
+      if (col + j < pc.d) y[base + j] = v[j];
+  }
 }

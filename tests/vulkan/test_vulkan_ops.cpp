@@ -56,14 +56,17 @@ private slots:
   }
 
   // The raw uint32 stream is bit-identical to compute/core/philox for any key, odd d (partial
-  // last block), any first particle.
+  // last block), d < 4 (one block per row), d % 4 = 0 (float4 stores), any first particle.
   void philoxStreamBitExact() {
     const struct {
       NoiseKey key;
       int64_t n, d;
     } cases[] = {{{0x9abcdef012345678ULL, 7, 3, 0}, 4096, 37},
                  {{42, 1, 0, 0}, 20000, 2},
-                 {{0xffffffffffffffffULL, 0xffffffffu, 0xffffffffu, 0xfffff000u}, 8192, 5}};
+                 {{0xffffffffffffffffULL, 0xffffffffu, 0xffffffffu, 0xfffff000u}, 8192, 5},
+                 {{7, 2, 1, 9}, 3001, 1},
+                 {{8, 3, 2, 0}, 3001, 3},
+                 {{9, 4, 3, 5}, 3001, 8}};
     for (const auto& c : cases) {
       Tensor t = vk_->alloc(c.n, c.d);
       vk_->fill_bits(t, c.key);
@@ -82,15 +85,17 @@ private slots:
   // Uniforms are an exact function of the words: bit-identical (the GPU rounds (x + ½)·2⁻³²
   // to float with integer operations, ties included).
   void uniformsBitExact() {
-    const auto [g, c] = both([](Backend& be) {
-      Tensor t = be.alloc(50000, 7);
-      be.fill_uniform(t, {123, 4, 5, 6});
-      return get(be, t);
-    });
-    int64_t bad = 0;
-    for (size_t i = 0; i < g.size(); ++i)
-      bad += bits(g[i]) != bits(c[i]);
-    QCOMPARE(bad, int64_t{0});
+    for (int64_t d : {1, 2, 4, 7}) {
+      const auto [g, c] = both([d](Backend& be) {
+        Tensor t = be.alloc(50000, d);
+        be.fill_uniform(t, {123, 4, 5, 6});
+        return get(be, t);
+      });
+      int64_t bad = 0;
+      for (size_t i = 0; i < g.size(); ++i)
+        bad += bits(g[i]) != bits(c[i]);
+      QCOMPARE(bad, int64_t{0});
+    }
   }
 
   // Normals. Double kernels: Box–Muller in double with fdlibm log/sin/cos, rounded to float
@@ -107,11 +112,17 @@ private slots:
         qInfo("no shaderFloat64: double kernels not tested");
         continue;
       }
-      const auto [g, c] = both([](Backend& be) {
-        Tensor t = be.alloc(40000, 9);
-        be.fill_normal(t, {77, 1, 3, 100});
-        return get(be, t);
-      });
+      // d = 9 (a partial last block), 2 and 3 (one block per row), 8 (float4 stores)
+      std::vector<float> g, c;
+      for (int64_t d : {9, 2, 3, 8}) {
+        const auto [gd, cd] = both([d](Backend& be) {
+          Tensor t = be.alloc(40000, d);
+          be.fill_normal(t, {77, 1, 3, 100});
+          return get(be, t);
+        });
+        g.insert(g.end(), gd.begin(), gd.end());
+        c.insert(c.end(), cd.begin(), cd.end());
+      }
       int64_t differ = 0;
       double worst = 0;
       for (size_t i = 0; i < g.size(); ++i) {

@@ -199,7 +199,8 @@ static void philox_fill(VulkanBackend* be, VulkanBackend::Impl& I, Tensor& y, co
                   key.step,
                   key.first_particle + static_cast<uint32_t>(r0)};
     I.rec->dispatch(
-        I.variant(Shader::philox_f32, Shader::philox_f64), {mode},
+        I.variant(Shader::philox_f32, Shader::philox_f64),
+        {mode, d < 4 ? static_cast<uint32_t>(d) : 0u, d % 4 == 0 ? 1u : 0u},
         {{yb, static_cast<uint64_t>(r0 * d) * 4, static_cast<uint64_t>(rc * d) * 4, true}}, &pc,
         sizeof pc, static_cast<uint64_t>(rc) * nb);
   });
