@@ -248,8 +248,9 @@ public:
             uint64_t bytes);
   void zero(const BufferPtr& dst);
   // Keeps a dispatch back instead of recording it, so the backend can replace it with a fused
-  // kernel (take_held); anything else the recorder is asked to do records it first, in the
-  // frame that holds its parameters. Returns its id.
+  // kernel (take_held). A later dispatch that shares no written buffer with it is recorded
+  // before it; anything else the recorder is asked to do (a dependent dispatch, a copy, a
+  // submission) records it first, in the frame that holds its parameters. Returns its id.
   uint64_t hold(Shader s, const std::vector<uint32_t>& spec, const std::vector<Bind>& binds,
                 const void* push, uint32_t push_bytes, uint64_t invocations, uint32_t wg);
   struct Held {
@@ -261,7 +262,7 @@ public:
     uint64_t invocations;
     uint32_t wg;
   };
-  // Dispatch `id` is still held (nothing has been recorded since it was).
+  // Dispatch `id` is still held (only independent dispatches were recorded since it was).
   bool holding(uint64_t id) const { return held_ && held_->id == id; }
   // Hands over the held dispatch without recording it (the backend records a fused kernel in
   // its place); call only while holding().

@@ -141,11 +141,12 @@ void Recorder::hazard(const std::vector<std::pair<VkBuffer, bool>>& access) {
 }
 
 void Recorder::begin_op() {
-  record_held();
   Frame& f = frame();
   if (f.open && (f.commands >= kMaxCommands || f.param_bytes >= kMaxParamBytes ||
-                 (profiling && f.timed.size() + 2 >= kMaxQueries)))
+                 (profiling && f.timed.size() + 2 >= kMaxQueries))) {
+    record_held(); // in the frame that holds its parameters
     submit_frame(false);
+  }
   open_frame();
 }
 
@@ -171,9 +172,22 @@ Param Recorder::param(uint64_t bytes) {
   return {c.buf, 0, c.buf->mapped};
 }
 
+// No buffer that one of the two dispatches writes is touched by the other, so they may run in
+// either order.
+static bool independent(const std::vector<Bind>& a, const std::vector<Bind>& b) {
+  for (const Bind& x : a)
+    for (const Bind& y : b)
+      if (x.buf->buf == y.buf->buf && (x.write || y.write))
+        return false;
+  return true;
+}
+
 void Recorder::dispatch(Shader s, const std::vector<uint32_t>& spec, const std::vector<Bind>& binds,
                         const void* push, uint32_t push_bytes, uint64_t invocations, uint32_t wg) {
-  record_held();
+  // A dispatch independent of the held one goes first and the held one stays held, so that it
+  // can still fuse with the op after (a solver step's noise between its denoiser and lincomb)
+  if (held_ && !independent(held_->binds, binds))
+    record_held();
   record(s, spec, binds, push, push_bytes, invocations, wg);
 }
 
