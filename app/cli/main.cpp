@@ -1,5 +1,6 @@
 // itslab-cli: the headless front end (sample, presets, validate, info, export-preset, bench).
 #include "commands.hpp"
+#include "core/memory.hpp"
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -20,6 +21,7 @@ int run(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
+  itslab::keep_freed_memory();
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {

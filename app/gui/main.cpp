@@ -2,6 +2,7 @@
 //   itslab [PRESET_FILE…] [--preset ID|FILE]
 //   itslab --screenshot out.png [--preset P] [--size 1280x800] [--step N] [--no-sweep]
 //   itslab --measure-latency [--repeats N] [--report FILE]
+#include "core/memory.hpp"
 #include "main_window.hpp"
 #include "measure.hpp"
 #include "session.hpp"
@@ -13,6 +14,7 @@
 #include <cstdio>
 
 int main(int argc, char** argv) {
+  itslab::keep_freed_memory();
   // headless modes need no display
   for (int i = 1; i < argc; ++i) {
     const QByteArray a(argv[i]);
