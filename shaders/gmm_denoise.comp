@@ -88,11 +88,11 @@ void store_x0(uint g, float x0) {
 #endif
 }
 
-// Float4 stores (a storage-buffer store is a loop over the SIMD lanes, all components of a
+// Float4 stores (a storage-buffer access is a loop over the SIMD lanes, all components of a
 // vector in one visit), with the fused lincomb's terms read as float4 texels (bound as such by
 // the host): the DIMS kernel when D % 4 = 0 (four dimensions of a particle), the other kernel
 // when BLOCK4 (spec constant 10: every invocation holds P whole particles and P·D % 4 = 0, so
-// its P·D outputs are whole float4s from p0·D).
+// its P·D inputs and outputs are whole float4s from p0·D; it loads x as float4s too).
 layout(constant_id = 10) const bool BLOCK4 = false;
 #ifdef DIMS
 const bool V4 = D % 4u == 0u;
