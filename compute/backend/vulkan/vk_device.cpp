@@ -51,9 +51,10 @@ const char* shader_name(Shader s) {
 // ---------------------------------------------------------------- Device
 
 std::shared_ptr<Device> Device::open(const std::string& selector, std::string& error) {
-  if (const char* prec = std::getenv("ITSLAB_VK_PRECISION");
-      prec && *prec && std::string(prec) != "f32" && std::string(prec) != "f64") {
-    error = "ITSLAB_VK_PRECISION: unknown value '" + std::string(prec) + "' (f32 or f64)";
+  const char* prec = std::getenv("ITSLAB_VK_PRECISION");
+  const std::string precision = prec ? prec : "";
+  if (!precision.empty() && precision != "f32" && precision != "f64") {
+    error = "ITSLAB_VK_PRECISION: unknown value '" + precision + "' (f32 or f64)";
     return nullptr;
   }
   auto inst = Instance::get(error);
@@ -156,9 +157,7 @@ std::shared_ptr<Device> Device::open(const std::string& selector, std::string& e
   // from the CPU's samples (measured on lavapipe), past the 1e-4 promised. Those kernels are a
   // small part of a GPU's run even at 1/64 rate; ITSLAB_VK_PRECISION=f32 trades the agreement
   // for speed.
-  const char* prec = std::getenv("ITSLAB_VK_PRECISION");
-  const std::string want = prec ? prec : "";
-  d->f64 = d->f64_supported && want != "f32";
+  d->f64 = d->f64_supported && precision != "f32";
 
   const float priority = 1.0f;
   VkDeviceQueueCreateInfo qci{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
