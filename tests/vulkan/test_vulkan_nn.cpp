@@ -239,7 +239,7 @@ private slots:
                   .arg(rows));
         }
     }
-    vk_->set_texel_loads(vk_->device().find("cpu device") != std::string::npos);
+    vk_->set_texel_loads(cpu_type(*vk_));
     Tensor x = vk_->alloc(4, 6), g = vk_->alloc(1, 6), b = vk_->alloc(1, 5), y = vk_->alloc(4, 6);
     QVERIFY_THROWS_EXCEPTION(Error, vk_->layer_norm(y, x, g, b, 1e-5, Activation::none));
     QVERIFY_THROWS_EXCEPTION(Error, vk_->layer_norm(x, x, g, g, 1e-5, Activation::none));
@@ -285,7 +285,7 @@ private slots:
                   .arg(rows));
         }
     }
-    vk_->set_texel_loads(vk_->device().find("cpu device") != std::string::npos);
+    vk_->set_texel_loads(cpu_type(*vk_));
     Tensor x = vk_->alloc(2, 6 * 4), g = vk_->alloc(1, 6), y = vk_->alloc(2, 6 * 4);
     QVERIFY_THROWS_EXCEPTION(Error, vk_->group_norm(y, x, {6, 2, 2}, 4, g, g, 1e-5,
                                                     Activation::none)); // 6 % 4 ≠ 0
@@ -379,7 +379,7 @@ private slots:
                     QString("concat_cols %1 + %2 texel %3").arg(ca).arg(cb).arg(texel));
       }
     }
-    vk_->set_texel_loads(vk_->device().find("cpu device") != std::string::npos);
+    vk_->set_texel_loads(cpu_type(*vk_));
     Tensor x = vk_->alloc(2, 12), y = vk_->alloc(2, 48), small = vk_->alloc(2, 3);
     QVERIFY_THROWS_EXCEPTION(Error, vk_->upsample2(y, x, {3, 2, 3}));
     QVERIFY_THROWS_EXCEPTION(Error, vk_->maxpool2(y, x, {3, 2, 2}));

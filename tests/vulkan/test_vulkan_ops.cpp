@@ -136,7 +136,7 @@ private slots:
       if (f64)
         QVERIFY(differ <= static_cast<int64_t>(g.size() / 100000));
       else
-        QVERIFY(worst <= (vk_->device().find("cpu device") != std::string::npos ? 2e-5 : 3e-3));
+        QVERIFY(worst <= (cpu_type(*vk_) ? 2e-5 : 3e-3));
     }
     vk_->set_double_precision(was);
   }
@@ -147,7 +147,7 @@ private slots:
     for (bool texel : {true, false})
       lincombMatchesCpuWith(texel);
     // back to the default: texels on CPU-type devices
-    vk_->set_texel_loads(vk_->device().find("cpu device") != std::string::npos);
+    vk_->set_texel_loads(cpu_type(*vk_));
     Tensor bad = vk_->alloc(3, 3), x = vk_->alloc(3, 2);
     QVERIFY_THROWS_EXCEPTION(Error, vk_->lincomb(bad, {{&x, 1.0}}));
     Tensor other = cpu_.alloc(3, 2);
@@ -349,7 +349,7 @@ private slots:
         }
       }
     vk_->set_max_binding_bytes(~0ull);
-    vk_->set_texel_loads(vk_->device().find("cpu device") != std::string::npos);
+    vk_->set_texel_loads(cpu_type(*vk_));
     vk_->set_double_precision(was);
   }
 
@@ -436,7 +436,7 @@ private slots:
       }
     }
     vk_->set_double_precision(f64);
-    vk_->set_fusion(vk_->device().find("cpu device") != std::string::npos);
+    vk_->set_fusion(cpu_type(*vk_));
   }
 
   void rewardMatchesCpu() {

@@ -114,7 +114,7 @@ private slots:
         }
     }
     vk_->set_double_precision(f64);
-    vk_->set_fusion(vk_->device().find("cpu device") != std::string::npos);
+    vk_->set_fusion(cpu_type(*vk_));
   }
 
   // Noise drawn between a step's denoiser and its lincomb (ancestral and SDE solvers) does not
@@ -125,7 +125,7 @@ private slots:
     Preset p = load_checked_preset("default").preset;
     p.solver = Component{"euler_ancestral", {}, {}, {}};
     p.particles = 300;
-    const bool fusion = vk_->device().find("cpu device") != std::string::npos;
+    const bool fusion = cpu_type(*vk_);
     vk_->set_fusion(true);
     vk_->set_profiling(true);
     run(*vk_, p);

@@ -33,6 +33,11 @@ inline std::unique_ptr<VulkanBackend> open(std::string& why) {
   }
 }
 
+// A CPU-type device (lavapipe): where the backend's defaults turn on texel loads and fusion.
+inline bool cpu_type(const VulkanBackend& be) {
+  return be.device().find("cpu device") != std::string::npos;
+}
+
 inline std::vector<float> get(Backend& be, const Tensor& t) {
   std::vector<float> v(static_cast<size_t>(t.size()));
   be.download(t, v.data());
